@@ -1,0 +1,16 @@
+"""lmlens: interactive, offline views of transformer internals.
+
+>>> import lmlens  # doctest: +SKIP
+>>> lens = lmlens.load("smollm2")  # doctest: +SKIP
+>>> lens.trace("The capital of France is")["blocks.3.resid_post"].shape  # doctest: +SKIP
+torch.Size([5, 576])
+"""
+
+from .anatomy import Anatomy, AnatomyError
+from .capture import Readout, Trace
+from .lens import Lens
+from .loading import load
+
+__version__ = "0.1.0"
+
+__all__ = ["Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "__version__", "load"]

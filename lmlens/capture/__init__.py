@@ -1,0 +1,12 @@
+"""Capture: hooks in a context manager, one forward, a ``Trace``."""
+
+from .budget import DEFAULT_MAX_BYTES, estimate_bytes
+from .hooks import hooks
+from .run import eager_attention, inference_mode, record
+from .tokens import display_tokens
+from .trace import Readout, Trace
+
+__all__ = [
+    "DEFAULT_MAX_BYTES", "Readout", "Trace", "display_tokens", "eager_attention",
+    "estimate_bytes", "hooks", "inference_mode", "record",
+]

@@ -1,0 +1,116 @@
+"""Run one forward pass and record the requested points."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from .. import names as N
+from ..anatomy import Anatomy
+from .budget import DEFAULT_MAX_BYTES, check_budget, estimate_bytes
+from .hooks import hooks
+
+
+def _attn_impl(model: nn.Module) -> str | None:
+    return getattr(getattr(model, "config", None), "_attn_implementation", None)
+
+
+@contextmanager
+def eager_attention(model: nn.Module, needed: bool = True) -> Iterator[None]:
+    """Switch to eager attention (the only kind that returns weights) and switch back after."""
+    before = _attn_impl(model)
+    switch = needed and before not in (None, "eager") and hasattr(model, "set_attn_implementation")
+    if switch:
+        model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if switch:
+            model.set_attn_implementation(before)
+
+
+@contextmanager
+def inference_mode(model: nn.Module) -> Iterator[None]:
+    """``eval()`` for the duration; the training flag is restored after, also on error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def d_mlp_of(model: nn.Module, anatomy: Anatomy) -> int:
+    """FFN width: the input width of the down-projection."""
+    if anatomy.mlp_down is None:
+        return 0
+    mod = anatomy.mlp_down_module(model, 0)
+    if isinstance(mod, nn.Linear):
+        return mod.in_features
+    return int(mod.weight.shape[0])
+
+
+def record(
+    model: nn.Module,
+    anatomy: Anatomy,
+    input_ids: torch.Tensor,
+    points: list[str],
+    *,
+    dtype: torch.dtype | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> dict[str, torch.Tensor]:
+    """One no-grad forward over ``input_ids`` (shape ``(n_positions,)``), returning name → tensor.
+
+    Refuses (``ValueError``) before running when the capture would exceed ``max_bytes``.
+    """
+    n = int(input_ids.shape[0])
+    embed = anatomy.embed_module(model)
+    d_model = int(embed.weight.shape[1])
+    unembed = anatomy.unembed_module(model)
+    d_vocab = int(unembed.weight.shape[0]) if unembed is not None else 0
+    if N.LOGITS in points and anatomy.head is None:
+        raise ValueError("points: 'logits' needs an LM head, and this model has none (kind='base')")
+    param = next(model.parameters())
+    itemsize = torch.empty((), dtype=dtype or param.dtype).element_size()
+    sizes = estimate_bytes(
+        points, n_positions=n, d_model=d_model, d_mlp=d_mlp_of(model, anatomy),
+        n_heads=anatomy.n_heads, d_vocab=d_vocab, itemsize=itemsize,
+    )
+    check_budget(sizes, max_bytes)
+
+    want_patterns = [p for p in points if N.parse(p)[1] == "attn.pattern"]
+    hooked = [p for p in points if N.parse(p)[1] in (N.EMBED, "resid_post", "mlp.post")]
+    kwargs: dict = {"use_cache": False} if anatomy.kind == "causal" else {}
+    if want_patterns:
+        kwargs["output_attentions"] = True
+    if anatomy.kind == "causal" and N.LOGITS not in points:
+        if "logits_to_keep" in inspect.signature(model.forward).parameters:
+            kwargs["logits_to_keep"] = 1
+    store: dict[str, torch.Tensor] = {}
+    ids = input_ids.to(param.device)[None]
+    with inference_mode(model), eager_attention(model, bool(want_patterns)), torch.no_grad():
+        with hooks(model, anatomy, hooked, store, dtype=dtype):
+            out = model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
+    if N.LOGITS in points:
+        logits = out.logits if hasattr(out, "logits") else out[0]
+        store[N.LOGITS] = logits.detach()[0].to(dtype or logits.dtype)
+    if want_patterns:
+        atts = getattr(out, "attentions", None)
+        for name in want_patterns:
+            layer = N.parse(name)[0]
+            a = atts[layer] if atts is not None and len(atts) > layer else None
+            if a is None:
+                raise RuntimeError(
+                    f"the model returned no attention weights for layer {layer} "
+                    f"(attn_implementation={_attn_impl(model)!r}); load it with "
+                    "attn_implementation='eager'"
+                )
+            store[name] = a.detach()[0].to(dtype or a.dtype)
+    missing = [p for p in points if p not in store]
+    if missing:
+        raise RuntimeError(f"hooks did not fire for {missing[:3]}; the anatomy may be wrong")
+    return {p: store[p] for p in points}

@@ -1,0 +1,53 @@
+"""Readable display strings for tokens (``Ġ``, ``▁`` and ``##`` handled)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_SPACE_MARKS = ("Ġ", "▁")
+
+
+def _is_wordpiece(tokenizer, pieces: Sequence[str]) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    model = getattr(backend, "model", None)
+    if model is not None:
+        return type(model).__name__ == "WordPiece"
+    return any(p.startswith("##") and len(p) > 2 for p in pieces)
+
+
+def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str], np.ndarray]:
+    """``(tokens, pieces, word_starts)`` for ``ids``.
+
+    ``tokens`` are readable strings whose concatenation reads like the text (spaces kept, byte
+    pieces decoded; a token holding part of a multi-byte character shows its raw piece).
+    ``word_starts`` is True where a position begins a word (a space marker, a special token, or
+    a WordPiece piece without ``##``).
+
+    >>> from transformers import BertTokenizerFast  # doctest: +SKIP
+    """
+    ids = [int(i) for i in ids]
+    pieces = [str(p) for p in tokenizer.convert_ids_to_tokens(ids)]
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    tokens: list[str] = []
+    starts = np.zeros(len(ids), dtype=bool)
+    if _is_wordpiece(tokenizer, pieces):
+        for i, p in enumerate(pieces):
+            cont = p.startswith("##") and len(p) > 2
+            starts[i] = not cont
+            text = p[2:] if cont else p
+            tokens.append(text if (cont or i == 0) else " " + text)
+        return tokens, pieces, starts
+    for i, (tid, p) in enumerate(zip(ids, pieces, strict=True)):
+        text = tokenizer.decode([tid], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        if "\ufffd" in text:  # part of a multi-byte character: show what it completes, or the piece
+            before = tokenizer.decode(ids[:i], clean_up_tokenization_spaces=False)
+            upto = tokenizer.decode(ids[: i + 1], clean_up_tokenization_spaces=False)
+            diff = upto[len(before):] if upto.startswith(before) else ""
+            text = diff.replace("\ufffd", "") or p
+        tokens.append(text)
+        starts[i] = (
+            i == 0 or tid in special or p.startswith(_SPACE_MARKS) or text[:1].isspace()
+        )
+    return tokens, pieces, starts

@@ -1,0 +1,227 @@
+"""``LensCore``: wraps a model + tokenizer, tokenizes, traces and generates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import names as N
+from ..anatomy import Anatomy, discover
+from ..capture import DEFAULT_MAX_BYTES, Readout, Trace, display_tokens, inference_mode, record
+
+
+def _max_positions(config) -> int | None:
+    for key in ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"):
+        v = getattr(config, key, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return None
+
+
+class LensCore:
+    """The model, its tokenizer and anatomy; ``trace`` and ``generate``.
+
+    >>> import lmlens  # doctest: +SKIP
+    >>> lens = lmlens.load("smollm2")  # doctest: +SKIP
+    >>> trace = lens.trace("The capital of France is")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer,
+        *,
+        anatomy: Anatomy | None = None,
+        name: str | None = None,
+        check: bool = True,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if tokenizer is None or not hasattr(tokenizer, "convert_ids_to_tokens"):
+            raise TypeError(
+                "tokenizer must be a Hugging Face tokenizer (with convert_ids_to_tokens), "
+                f"got {type(tokenizer).__name__}"
+            )
+        if anatomy is not None and not isinstance(anatomy, Anatomy):
+            raise TypeError(f"anatomy must be an lmlens.Anatomy, got {type(anatomy).__name__}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.anatomy = anatomy or discover(model)
+        config = getattr(model, "config", None)
+        self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        if check:
+            self.self_check()
+
+    # ---- parts ---------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``"causal"``, ``"masked"`` or ``"base"``."""
+        return self.anatomy.kind
+
+    @property
+    def n_layers(self) -> int:
+        """Number of blocks."""
+        return self.anatomy.n_layers
+
+    @property
+    def readout(self) -> Readout | None:
+        """Final norm + unembedding of the model (by reference), or None without an LM head."""
+        head = self.anatomy.head_module(self.model)
+        if head is None:
+            return None
+        return Readout(
+            norm=self.anatomy.final_norm_module(self.model),
+            head=head,
+            unembed=self.anatomy.unembed_module(self.model),
+        )
+
+    @property
+    def point_names(self) -> list[str]:
+        """Every point this lens can capture, in forward order."""
+        names = N.all_names(self.n_layers)
+        return names if self.anatomy.head is not None else names[:-1]
+
+    # ---- inputs --------------------------------------------------------------------------
+    def tokenize(self, text_or_ids: str | Sequence[int] | torch.Tensor) -> torch.Tensor:
+        """Token ids ``(n_positions,)`` for a text, a list of ids or a 1-D tensor of ids."""
+        if isinstance(text_or_ids, str):
+            if not text_or_ids.strip():
+                raise ValueError("text must be a non-empty string")
+            ids = list(self.tokenizer(text_or_ids)["input_ids"])
+            eos = getattr(self.tokenizer, "eos_token_id", None)
+            # sentencepiece tokenizers (rinna) append </s>; a causal LM should predict after the text
+            if self.kind == "causal" and len(ids) > 1 and eos is not None and ids[-1] == eos:
+                eos_tok = getattr(self.tokenizer, "eos_token", None) or ""
+                if not (eos_tok and text_or_ids.rstrip().endswith(eos_tok)):
+                    ids = ids[:-1]
+            t = torch.tensor(ids, dtype=torch.long)
+        elif isinstance(text_or_ids, torch.Tensor):
+            if text_or_ids.dim() == 2 and text_or_ids.shape[0] == 1:
+                text_or_ids = text_or_ids[0]
+            if text_or_ids.dim() != 1 or text_or_ids.is_floating_point():
+                raise ValueError(
+                    f"text_or_ids: a tensor of ids must be 1-D integers, got shape "
+                    f"{tuple(text_or_ids.shape)} dtype {text_or_ids.dtype}"
+                )
+            t = text_or_ids.detach().to("cpu", torch.long)
+        elif isinstance(text_or_ids, (list, tuple)):
+            if not all(isinstance(i, (int, np.integer)) for i in text_or_ids):
+                raise TypeError("text_or_ids: a list must hold integer token ids")
+            t = torch.tensor([int(i) for i in text_or_ids], dtype=torch.long)
+        else:
+            raise TypeError(
+                f"text_or_ids must be a str, a list of ids or a 1-D tensor, got {type(text_or_ids).__name__}"
+            )
+        if t.numel() == 0:
+            raise ValueError("text_or_ids: no tokens to run (empty input)")
+        vocab = self.anatomy.embed_module(self.model).weight.shape[0]
+        if int(t.min()) < 0 or int(t.max()) >= vocab:
+            raise ValueError(f"text_or_ids: token ids must lie in [0, {vocab}), got {int(t.min())}..{int(t.max())}")
+        limit = _max_positions(getattr(self.model, "config", None))
+        if limit is not None and t.numel() > limit:
+            raise ValueError(
+                f"text has {t.numel()} tokens, more than the model's {limit} positions; shorten it"
+            )
+        return t
+
+    def _make_trace(self, ids: torch.Tensor, tensors: dict, generated: np.ndarray) -> Trace:
+        tokens, pieces, starts = display_tokens(self.tokenizer, ids.tolist())
+        tok = self.tokenizer
+
+        def id_to_str(seq: Sequence[int]) -> list[str]:
+            return [tok.decode([int(i)], clean_up_tokenization_spaces=False) for i in seq]
+
+        return Trace(
+            token_ids=ids, tokens=tokens, pieces=pieces, tensors=tensors, readout=self.readout,
+            generated=generated, word_starts=starts, n_layers=self.n_layers, kind=self.kind,
+            id_to_str=id_to_str, model_name=self.name,
+        )
+
+    # ---- capture -------------------------------------------------------------------------
+    def trace(
+        self,
+        text_or_ids: str | Sequence[int] | torch.Tensor,
+        *,
+        points: str | Sequence[str] | None = None,
+        dtype: torch.dtype | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+    ) -> Trace:
+        """One forward pass, captured. ``points`` takes names or globs (None = all).
+
+        Refuses before running when the capture would hold more than ``max_bytes``.
+        """
+        chosen = N.select(points, self.point_names)
+        ids = self.tokenize(text_or_ids)
+        tensors = record(self.model, self.anatomy, ids, chosen, dtype=dtype, max_bytes=max_bytes)
+        return self._make_trace(ids, tensors, np.zeros(ids.shape[0], dtype=bool))
+
+    def generate(
+        self,
+        prompt: str | Sequence[int] | torch.Tensor,
+        *,
+        max_new_tokens: int = 8,
+        do_sample: bool = False,
+        points: str | Sequence[str] | None = None,
+        dtype: torch.dtype | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **generate_kwargs,
+    ) -> Trace:
+        """Generate, then capture one forward over prompt + generated tokens.
+
+        ``trace.generated`` marks the generated positions.
+        """
+        if self.kind != "causal":
+            raise ValueError(f"generate needs a causal LM; this model is {self.kind!r}")
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
+        chosen = N.select(points, self.point_names)
+        ids = self.tokenize(prompt)
+        device = next(self.model.parameters()).device
+        pad = getattr(self.tokenizer, "pad_token_id", None)
+        if pad is None:
+            pad = getattr(self.tokenizer, "eos_token_id", None)
+        with inference_mode(self.model), torch.no_grad():
+            out = self.model.generate(
+                ids[None].to(device),
+                attention_mask=torch.ones(1, ids.shape[0], dtype=torch.long, device=device),
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                pad_token_id=pad,
+                **generate_kwargs,
+            )
+        full = out[0].detach().cpu()
+        self.tokenize(full)  # length / vocab checks
+        tensors = record(self.model, self.anatomy, full, chosen, dtype=dtype, max_bytes=max_bytes)
+        generated = np.zeros(full.shape[0], dtype=bool)
+        generated[ids.shape[0]:] = True
+        return self._make_trace(full, tensors, generated)
+
+    # ---- load-time check -----------------------------------------------------------------
+    def self_check(self, atol: float = 1e-3) -> None:
+        """Decode the last block through final norm + unembedding and compare with the logits;
+        check one attention pattern per layer (rows sum to 1)."""
+        vocab = self.anatomy.embed_module(self.model).weight.shape[0]
+        ids = torch.arange(1, 7) % vocab
+        points = [N.resid(self.n_layers - 1)] + [N.pattern(i) for i in range(self.n_layers)]
+        if self.anatomy.head is not None:
+            points.append(N.LOGITS)
+        got = record(self.model, self.anatomy, ids, points, max_bytes=None)
+        for i in range(self.n_layers):
+            p = got[N.pattern(i)].float()
+            if not torch.allclose(p.sum(-1), torch.ones_like(p.sum(-1)), atol=1e-3):
+                raise ValueError(f"self-check: attention rows of layer {i} do not sum to 1")
+        if self.anatomy.head is not None:
+            with torch.no_grad():
+                mine = self.readout(got[N.resid(self.n_layers - 1)])
+            ref = got[N.LOGITS]
+            err = float((mine - ref).abs().max())
+            scale = max(1.0, float(ref.abs().max()))
+            if err > atol * scale:
+                raise ValueError(
+                    f"self-check: final norm + unembedding of the last block differ from the model's "
+                    f"logits by {err:.3g}; the anatomy is wrong for {type(self.model).__name__} "
+                    f"({self.anatomy}). Pass anatomy= by hand, or check=False to skip."
+                )
