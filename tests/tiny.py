@@ -64,7 +64,7 @@ def wordpiece_tokenizer() -> T.PreTrainedTokenizerFast:
 def _configs(v: int, n_layers: int) -> dict:
     d, h, f, p = 32, 4, 64, 128
     return {
-        "gpt2": (T.GPT2LMHeadModel, T.GPT2Config(n_layer=n_layers, n_embd=d, n_head=h, n_inner=f, vocab_size=v, n_positions=p)),
+        "gpt2": (T.GPT2LMHeadModel, T.GPT2Config(n_layer=n_layers, n_embd=d, n_head=h, n_inner=f, vocab_size=v, n_positions=p, bos_token_id=0, eos_token_id=0)),
         "llama": (T.LlamaForCausalLM, T.LlamaConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, num_key_value_heads=2, intermediate_size=f, vocab_size=v, max_position_embeddings=p)),
         "mistral": (T.MistralForCausalLM, T.MistralConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, num_key_value_heads=2, intermediate_size=f, vocab_size=v, max_position_embeddings=p)),
         "qwen2": (T.Qwen2ForCausalLM, T.Qwen2Config(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, num_key_value_heads=2, intermediate_size=f, vocab_size=v, max_position_embeddings=p)),

@@ -103,7 +103,7 @@ def discover(model: nn.Module) -> Anatomy:
     embed_path = _path_of(model, embed)
     if embed_path is None:
         raise AnatomyError(f"get_input_embeddings() returned nothing usable for {type(model).__name__}. {_HOWTO}")
-    d_model = int(embed.weight.shape[1])
+    d_model = int(getattr(config, "hidden_size", None) or embed.weight.shape[1])
 
     get_out = getattr(model, "get_output_embeddings", None)
     unembed = get_out() if get_out else None

@@ -69,7 +69,7 @@ def record(
     """
     n = int(input_ids.shape[0])
     embed = anatomy.embed_module(model)
-    d_model = int(embed.weight.shape[1])
+    d_model = int(getattr(getattr(model, "config", None), "hidden_size", None) or embed.weight.shape[1])
     unembed = anatomy.unembed_module(model)
     d_vocab = int(unembed.weight.shape[0]) if unembed is not None else 0
     if N.LOGITS in points and anatomy.head is None:

@@ -20,8 +20,9 @@ def _is_wordpiece(tokenizer, pieces: Sequence[str]) -> bool:
 def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str], np.ndarray]:
     """``(tokens, pieces, word_starts)`` for ``ids``.
 
-    ``tokens`` are readable strings whose concatenation reads like the text (spaces kept, byte
-    pieces decoded; a token holding part of a multi-byte character shows its raw piece).
+    ``tokens`` are readable strings whose concatenation is the text (spaces kept, byte pieces
+    decoded; a token holding only the first bytes of a multi-byte character is ``""`` and the
+    token completing it carries the character; ``pieces`` keeps the raw pieces).
     ``word_starts`` is True where a position begins a word (a space marker, a special token, or
     a WordPiece piece without ``##``).
 
@@ -41,11 +42,13 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
         return tokens, pieces, starts
     for i, (tid, p) in enumerate(zip(ids, pieces, strict=True)):
         text = tokenizer.decode([tid], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        if "\ufffd" in text:  # part of a multi-byte character: show what it completes, or the piece
-            before = tokenizer.decode(ids[:i], clean_up_tokenization_spaces=False)
-            upto = tokenizer.decode(ids[: i + 1], clean_up_tokenization_spaces=False)
-            diff = upto[len(before):] if upto.startswith(before) else ""
-            text = diff.replace("\ufffd", "") or p
+        if "\ufffd" in text:
+            # Part of a multi-byte character: give the character to the token that completes it
+            # (earlier partial tokens show ""), so the tokens still concatenate to the text.
+            lo = max(0, i - 8)
+            upto = tokenizer.decode(ids[lo : i + 1], clean_up_tokenization_spaces=False).rstrip("\ufffd")
+            before = tokenizer.decode(ids[lo:i], clean_up_tokenization_spaces=False).rstrip("\ufffd")
+            text = upto[len(before):] if upto.startswith(before) else upto.replace("\ufffd", "")
         tokens.append(text)
         starts[i] = (
             i == 0 or tid in special or p.startswith(_SPACE_MARKS) or text[:1].isspace()

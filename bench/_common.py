@@ -1,0 +1,63 @@
+"""Shared bench helpers: interleaved timing (min of rounds) and peak-RSS sampling."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+PASSAGE = (
+    "The history of the city begins with a small settlement on the river, where traders met to "
+    "exchange salt, grain and cloth. Over the centuries the town grew into a capital of art and "
+    "science, and its libraries drew scholars from every part of the continent. "
+)
+
+
+def ids_of_length(tokenizer, n: int) -> list[int]:
+    """``n`` real token ids from a repeated English passage."""
+    ids: list[int] = []
+    while len(ids) < n:
+        ids += tokenizer(PASSAGE)["input_ids"]
+    return ids[:n]
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, float]:
+    """Run each function once per round, in turn; return the min seconds of each."""
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    best = {k: float("inf") for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best
+
+
+def rss() -> int:
+    """Resident set size of this process in bytes (Linux /proc)."""
+    with open(f"/proc/{os.getpid()}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_extra_rss(fn: Callable[[], object], interval: float = 0.0005) -> tuple[object, int]:
+    """``(result, peak RSS above the start, in bytes)`` sampled in a thread while ``fn`` runs."""
+    base = rss()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(interval)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    try:
+        out = fn()
+    finally:
+        stop.set()
+        th.join()
+    return out, max(0, peak[0] - base)

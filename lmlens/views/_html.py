@@ -1,0 +1,165 @@
+"""The ONE HTML shell every view goes through.
+
+- jinja2 templates from ``templates/`` with autoescape on; data enters only through ``|tojson``
+  (which escapes ``<``, ``>``, ``&`` and ``'``, so ``</script>`` in a token cannot end a script).
+- The JS runtime (every file of ``js/src``) is inlined as one expression; it is code, inserted
+  with ``|safe`` after a check that it holds no ``</script``, ``<!--`` or ``http(s)://``.
+- Every fragment gets a fresh root id (``lmlens-<uuid hex>``): styles are scoped under it and
+  the mount script finds its own root, so two outputs on one page never interfere.
+- A plain-HTML fallback (``templates/fallback/<kind>.html.j2``, else ``default``) shows where
+  scripts do not run; a JS error is written into the view.
+
+>>> html = render_fragment({"kind": "predictions", "version": 1, "title": "<b>"}, {})
+>>> "&lt;b&gt;" in html and "<b>" not in html
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import jinja2
+
+from .. import __version__
+from ._format import format_prob, visible_token
+from ._resources import js_dir, templates_dir
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+_FORBIDDEN = re.compile(r"</script|<!--|https?://", re.IGNORECASE)
+_JSON_KWARGS = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False, "sort_keys": False}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The jinja2 environment (autoescape on, strict undefined, compact ``tojson``)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.policies["json.dumps_kwargs"] = dict(_JSON_KWARGS)
+    env.filters["prob"] = format_prob
+    env.filters["visible"] = visible_token
+    return env
+
+
+def _strip_comments(source: str) -> str:
+    """Drop whole-line ``//`` comments, JSDoc/block comments that start a line, blank lines."""
+    out: list[str] = []
+    in_block = False
+    for line in source.splitlines():
+        s = line.strip()
+        if in_block:
+            in_block = "*/" not in s
+            continue
+        if s.startswith("/*"):
+            in_block = "*/" not in s
+            continue
+        if not s or s.startswith("//"):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def js_modules() -> list[dict[str, str]]:
+    """``[{"path": "views/predictions.js", "source": ...}, ...]``: every runtime file, sorted."""
+    root = js_dir()
+    mods = []
+    for p in sorted(root.rglob("*.js")):
+        rel = p.relative_to(root).as_posix()
+        source = _strip_comments(p.read_text(encoding="utf-8"))
+        bad = _FORBIDDEN.search(source)
+        if bad:
+            raise ValueError(f"js/src/{rel} contains {bad.group(0)!r}, which an inlined script must not hold")
+        mods.append({"path": rel, "source": source})
+    return mods
+
+
+@lru_cache(maxsize=1)
+def runtime_js() -> str:
+    """The whole JS runtime as one expression whose value is ``js/src/index.js``'s exports."""
+    code = environment().get_template("runtime.js.j2").render(modules=js_modules()).strip()
+    bad = _FORBIDDEN.search(code)
+    if bad:  # pragma: no cover - js_modules checks each file
+        raise ValueError(f"the JS runtime contains {bad.group(0)!r}")
+    return code
+
+
+def check_spec(spec: Mapping) -> None:
+    """Raise ``ValueError`` unless ``spec`` is a JSON-able view spec with a known kind."""
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"spec must be a dict, got {type(spec).__name__}")
+    kind = spec.get("kind")
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise ValueError(f"spec['kind'] must be a lowercase name like 'predictions', got {kind!r}")
+    version = spec.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"spec['version'] must be a positive int, got {version!r}")
+    if not (js_dir() / "views" / f"{kind}.js").is_file():
+        raise ValueError(f"no JS module for view kind {kind!r}: expected js/src/views/{kind}.js")
+    try:
+        json.dumps(spec, **_JSON_KWARGS)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"the {kind} spec is not JSON-able ({e}); put arrays in with "
+            "lmlens.views.encode_array (NaN cannot go into JSON)"
+        ) from None
+
+
+def new_root_id() -> str:
+    """A fresh, unique root element id."""
+    return f"lmlens-{uuid.uuid4().hex}"
+
+
+def fallback_template(kind: str) -> str:
+    """``fallback/<kind>.html.j2`` if it exists, else ``fallback/default.html.j2``."""
+    name = f"fallback/{kind}.html.j2"
+    return name if (templates_dir() / name).is_file() else "fallback/default.html.j2"
+
+
+def render_fragment(
+    spec: Mapping,
+    fallback: Mapping,
+    *,
+    runtime: bool = True,
+    root_id: str | None = None,
+) -> str:
+    """One view as an HTML fragment (root div, scoped style, fallback, data, mount script).
+
+    ``runtime=False`` leaves the runtime out: the page that holds the fragment loads it once.
+    """
+    root_id = root_id or new_root_id()
+    return environment().get_template("fragment.html.j2").render(
+        root_id=root_id,
+        root=f"#{root_id}",
+        spec=spec,
+        fb=fallback,
+        fallback_template=fallback_template(spec["kind"]),
+        runtime=runtime_js() if runtime else None,
+        version=__version__,
+    )
+
+
+def render_page(
+    sections: Sequence[Mapping],
+    *,
+    title: str,
+    heading: bool = True,
+    intro: str | None = None,
+    footer: str | None = None,
+) -> str:
+    """A standalone page: ``sections`` are ``{"title": str | None, "html": fragment}`` dicts
+    whose fragments were rendered with ``runtime=False``; the runtime goes in once."""
+    return environment().get_template("page.html.j2").render(
+        sections=sections,
+        title=title,
+        heading=heading,
+        intro=intro,
+        footer=footer,
+        runtime=runtime_js(),
+        version=__version__,
+    )
