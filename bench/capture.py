@@ -39,7 +39,8 @@ def main() -> None:
     print(f"load('smollm2'): first {first:.1f} s (GGUF conversion), second {second:.2f} s (cached)")
     lens = lmlens.load("smollm2")
     model = lens.model
-    print(f"{'T':>5} {'plain eager':>12} {'capture all':>12} {'ratio':>6} {'captured':>10}")
+    print(f"{'T':>5} {'plain eager':>12} {'capture all':>12} {'ratio':>6} {'captured':>10} "
+          f"{'resid+logits (sdpa)':>20}")
     for n, rounds in ((16, 5), (64, 5), (256, 3), (1024, 2)):
         ids = torch.tensor(ids_of_length(lens.tokenizer, n))
 
@@ -49,13 +50,17 @@ def main() -> None:
 
         holder = {}
 
-        def capture(ids=ids):
+        def capture(ids=ids, holder=holder):
             holder["t"] = lens.trace(ids)
 
-        best = interleaved({"plain": plain, "capture": capture}, rounds=rounds)
+        def resid(ids=ids):  # no patterns requested: capture switches to SDPA
+            lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"])
+
+        best = interleaved({"plain": plain, "capture": capture, "resid": resid}, rounds=rounds)
         mib = holder["t"].nbytes() / 2**20
         print(f"{n:>5} {best['plain'] * 1e3:>10.0f}ms {best['capture'] * 1e3:>10.0f}ms "
-              f"{best['capture'] / best['plain']:>5.2f}x {mib:>8.1f}MiB")
+              f"{best['capture'] / best['plain']:>5.2f}x {mib:>8.1f}MiB "
+              f"{best['resid'] * 1e3:>10.0f}ms {best['resid'] / best['plain']:>5.2f}x")
         holder.clear()
     print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, min of rounds)")
 

@@ -170,3 +170,18 @@ def test_display_tokens_read_like_the_text():
     assert t.tokens[0] == "[CLS]" and t.tokens[-1] == " [SEP]"
     assert "".join(t.tokens[1:-1]).strip() == "The capital of France"
     assert isinstance(t.word_starts, np.ndarray) and t.word_starts.dtype == bool
+
+
+def test_sdpa_used_when_no_patterns_are_captured():
+    model, tok = tiny_model("llama")
+    lens = lmlens.Lens(model, tok)
+    seen = []
+    h = model.model.layers[0].register_forward_pre_hook(
+        lambda m, a: seen.append(model.config._attn_implementation))
+    try:
+        fast = lens.trace("The capital of France", points="blocks.*.resid_post")
+        slow = lens.trace("The capital of France")
+    finally:
+        h.remove()
+    assert seen == ["sdpa", "eager"] and model.config._attn_implementation == "eager"
+    torch.testing.assert_close(fast["blocks.1.resid_post"], slow["blocks.1.resid_post"], atol=1e-5, rtol=1e-5)

@@ -23,7 +23,7 @@ CORPUS = [
 ] * 4
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bpe_tokenizer() -> T.PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer (GPT-2 style ``Ġ`` pieces), ~400 tokens."""
     tok = Tokenizer(models.BPE())
@@ -40,7 +40,7 @@ def bpe_tokenizer() -> T.PreTrainedTokenizerFast:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def wordpiece_tokenizer() -> T.PreTrainedTokenizerFast:
     """A BERT-style WordPiece tokenizer (``##`` pieces, [CLS] ... [SEP]), ~300 tokens."""
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -99,7 +99,7 @@ def tiny_model(model_type: str, *, n_layers: int = 2, seed: int = 0):
     return model, tok
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_lens(model_type: str, n_layers: int = 2):
     """A cached ``lmlens.Lens`` over ``tiny_model(model_type)``. Do not mutate it in tests."""
     import lmlens
