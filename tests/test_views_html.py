@@ -13,8 +13,15 @@ import pytest
 from views_helpers import HOSTILE, hand_result
 
 import lmlens
-from lmlens.views import View, ViewTooLargeError, decode_array, page_html, predictions_view
-from lmlens.views import _html, _resources
+from lmlens.views import (
+    View,
+    ViewTooLargeError,
+    _html,
+    _resources,
+    decode_array,
+    page_html,
+    predictions_view,
+)
 from lmlens.views._budget import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +195,23 @@ def test_assets_not_found_names_both_places(monkeypatch, tmp_path):
         monkeypatch.undo()
         _resources.asset_dirs.cache_clear()
     assert _resources.templates_dir().is_dir()
+
+
+def test_lens_default_budget_matches_the_views():
+    from lmlens.lens.predictions import _DEFAULT_MAX_BYTES
+    from lmlens.views import DEFAULT_MAX_BYTES
+
+    assert _DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["lmlens.views._encode", "lmlens.views._format", "lmlens.views._html", "lmlens.views._budget",
+     "lmlens.views._resources", "lmlens.views.page", "lmlens.views.view", "lmlens.views"],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    failed, _ = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert failed == 0

@@ -77,9 +77,14 @@ function css(c) {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
+/** Strongest tint of an unlikely (orange) and of an expected (blue) token. */
+const MAX_ALPHA_UNLIKELY = 0.55;
+const MAX_ALPHA_LIKELY = 0.3;
+
 /**
  * Tint for a token the model gave probability `p`: orange when unlikely, clear near 1 %,
- * blue when expected; stronger the further from 1 %. NaN → fully transparent.
+ * blue when expected; stronger the further from 1 %. Surprises get the stronger colour, so
+ * a well-predicted text stays calm. NaN → fully transparent.
  * @param {number} p
  * @returns {RGBA}
  */
@@ -88,7 +93,8 @@ function probRGBA(p) {
   if (Number.isNaN(t)) return [0, 0, 0, 0];
   const d = 2 * t - 1; // -1 unlikely … 0 neutral … +1 likely
   const base = d < 0 ? UNLIKELY : LIKELY;
-  const alpha = 0.05 + 0.5 * Math.abs(d) ** 0.8;
+  const max = d < 0 ? MAX_ALPHA_UNLIKELY : MAX_ALPHA_LIKELY;
+  const alpha = 0.04 + (max - 0.04) * Math.abs(d) ** 0.8;
   return [base[0], base[1], base[2], alpha];
 }
 
@@ -140,6 +146,8 @@ function diverging(x) {
 
 module.exports = {
   PROB_FLOOR,
+  MAX_ALPHA_UNLIKELY,
+  MAX_ALPHA_LIKELY,
   UNLIKELY,
   LIKELY,
   VIRIDIS,

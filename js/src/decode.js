@@ -80,7 +80,7 @@ function decode(rec) {
       `lmlens: ${rec.dtype} array of shape [${rec.shape}] needs ${n * Type.BYTES_PER_ELEMENT} bytes, got ${bytes.length}`
     );
   }
-  const raw = new Type(bytes.buffer);
+  const raw = new Type(/** @type {ArrayBuffer} */ (bytes.buffer));
   if (rec.dtype === "float16") {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = halfToFloat(raw[i]);

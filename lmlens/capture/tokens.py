@@ -49,7 +49,7 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
             upto = tokenizer.decode(ids[lo : i + 1], clean_up_tokenization_spaces=False).rstrip("\ufffd")
             before = tokenizer.decode(ids[lo:i], clean_up_tokenization_spaces=False).rstrip("\ufffd")
             text = upto[len(before):] if upto.startswith(before) else upto.replace("\ufffd", "")
-        if not text and tid not in special:  # e.g. sentencepiece's lone "▁" decodes to ""
+        elif not text and tid not in special:  # e.g. sentencepiece's lone "▁" decodes to ""
             text = p.replace("▁", " ").replace("Ġ", " ")
         tokens.append(text)
         starts[i] = (

@@ -24,7 +24,6 @@ from functools import lru_cache
 
 import jinja2
 
-from .. import __version__
 from ._format import format_prob, visible_token
 from ._resources import js_dir, templates_dir
 
@@ -48,21 +47,24 @@ def environment() -> jinja2.Environment:
 
 
 def _strip_comments(source: str) -> str:
-    """Drop whole-line ``//`` comments, JSDoc/block comments that start a line, blank lines."""
+    """Drop whole-line ``//`` comments, block comments that start a line, and blank lines.
+
+    A line with code after its block comment (``/** @type {X} */ (y).z()``) is kept whole.
+    """
     out: list[str] = []
     in_block = False
     for line in source.splitlines():
         s = line.strip()
-        if in_block:
-            in_block = "*/" not in s
-            continue
-        if s.startswith("/*"):
-            in_block = "*/" not in s
+        if in_block or s.startswith("/*"):
+            end = s.find("*/", 0 if in_block else 2)
+            if end >= 0 and s[end + 2 :].strip():  # code after the comment: keep the line whole
+                out.append(line)
+            in_block = end < 0
             continue
         if not s or s.startswith("//"):
             continue
         out.append(line)
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
 
 
 def js_modules() -> list[dict[str, str]]:
@@ -110,6 +112,12 @@ def check_spec(spec: Mapping) -> None:
         ) from None
 
 
+def _version() -> str:
+    from .. import __version__  # late: lmlens/__init__ may import views before defining it
+
+    return __version__
+
+
 def new_root_id() -> str:
     """A fresh, unique root element id."""
     return f"lmlens-{uuid.uuid4().hex}"
@@ -140,7 +148,7 @@ def render_fragment(
         fb=fallback,
         fallback_template=fallback_template(spec["kind"]),
         runtime=runtime_js() if runtime else None,
-        version=__version__,
+        version=_version(),
     )
 
 
@@ -161,5 +169,5 @@ def render_page(
         intro=intro,
         footer=footer,
         runtime=runtime_js(),
-        version=__version__,
+        version=_version(),
     )

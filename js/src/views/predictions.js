@@ -2,8 +2,9 @@
 "use strict";
 /**
  * The predictions view: the text as tokens, each tinted by the probability the model gave
- * it; hovering (or focusing) a token shows the model's top-k predictions there, a click pins
- * them (click again, the Unpin button or Escape releases).
+ * it; hovering (or focusing) a token shows the model's top-k predictions there, and they stay
+ * while the pointer moves on to read them; a click pins them (click again, the Unpin button or
+ * Escape releases). Arrow keys move between tokens.
  *
  * Spec (kind "predictions", version 1), written by lmlens/views/predictions.py:
  *   tokens: string[n]                display strings
@@ -259,9 +260,6 @@ function render({ model, el }) {
     const i = indexOf(e.target);
     if (i >= 0 && locked < 0) show(i);
   });
-  const onLeave = guard(el, () => {
-    if (locked < 0) show(fallbackIndex);
-  });
   const onClick = guard(el, (/** @type {Event} */ e) => {
     const i = indexOf(e.target);
     if (i < 0) return;
@@ -292,7 +290,6 @@ function render({ model, el }) {
   const onUnpin = guard(el, () => release());
 
   text.addEventListener("mouseover", onOver);
-  text.addEventListener("mouseleave", onLeave);
   text.addEventListener("click", onClick);
   text.addEventListener("focusin", onFocus);
   view.addEventListener("keydown", onKey);
@@ -302,7 +299,6 @@ function render({ model, el }) {
 
   return () => {
     text.removeEventListener("mouseover", onOver);
-    text.removeEventListener("mouseleave", onLeave);
     text.removeEventListener("click", onClick);
     text.removeEventListener("focusin", onFocus);
     view.removeEventListener("keydown", onKey);

@@ -1,0 +1,274 @@
+"""Every target's gradient from shared forward passes of a causal LM.
+
+A causal model's output at position ``t`` depends only on tokens ``≤ t``. So one forward over the
+whole sequence serves every target (the log-probability of token ``t + 1`` is read at row ``t``),
+and for integrated gradients one interpolation of the whole sequence gives every target's path
+(the part of the path past a target's position does not reach it). What remains per target is a
+backward pass; they are taken together as a batched vector-Jacobian product
+(``torch.autograd.grad(..., is_grads_batched=True)``), which shares the weight reads of each
+backward matrix product between targets.
+
+With the ``"segments"`` plan the forward runs in consecutive pieces through the model's KV cache
+(still one forward in total, with gradients flowing through the cache), so the backward pass of
+a target only walks the pieces up to its own position: a target at position 25 of 40 costs a
+25-token backward, as it does in a per-target loop, instead of a 40-token one. The plan is checked
+against one plain forward before use; a model whose cache does not reproduce the plain forward
+uses the ``"full"`` plan.
+
+>>> f = TargetLogProbs(model, rows=torch.tensor([4, 5]), target_ids=torch.tensor([11, 7]))  # doctest: +SKIP
+>>> f.values(x[None]).shape  # doctest: +SKIP
+torch.Size([1, 2])
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+#: Bytes the batched backward of one chunk may hold per activation (sets the target chunk size).
+CHUNK_BYTES = 256 * 2**20
+#: Rows (alphas × tokens) a KV-cache segment should reach for efficient matrix products.
+SEGMENT_ROWS = 48
+#: Shortest segment the ``"segments"`` plan uses, in tokens.
+MIN_SEGMENT = 4
+PLANS = ("auto", "full", "segments")
+
+
+@contextmanager
+def gradients_on_inputs_only(model: nn.Module) -> Iterator[None]:
+    """Freeze every parameter and switch to eval mode for the duration; restore both after.
+
+    Restores each parameter's exact previous ``requires_grad`` flag and the model's (and each
+    submodule's) training flag, also when the body raises.
+    """
+    params = list(model.parameters())
+    flags = [p.requires_grad for p in params]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        model.eval()
+        yield
+    finally:
+        for p, f in zip(params, flags, strict=True):
+            p.requires_grad_(f)
+        for m, t in modes:
+            m.training = t
+
+
+def _accepts(model: nn.Module, name: str) -> bool:
+    try:
+        return name in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+class TargetLogProbs:
+    """``f_j(x) = log p(target_ids[j] | x[:rows[j] + 1])`` for every target ``j`` of a causal LM.
+
+    ``x`` are input embeddings ``(batch, n_inputs, d_model)`` with ``n_inputs = rows.max() + 1``;
+    target ``j`` is read from the logits at row ``rows[j]`` (its position minus one).
+
+    Args:
+        model: a causal LM taking ``inputs_embeds`` (parameters should be frozen by the caller,
+            see ``gradients_on_inputs_only``).
+        rows: ``(n_targets,)`` int, the logit row of each target (distinct).
+        target_ids: ``(n_targets,)`` int, the token id of each target.
+        plan: ``"auto"``, ``"full"`` (one forward over the whole sequence) or ``"segments"``
+            (KV-cache pieces; see the module docstring).
+        target_batch_size: targets per batched backward (None: from ``CHUNK_BYTES``).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        rows: torch.Tensor,
+        target_ids: torch.Tensor,
+        *,
+        plan: str = "auto",
+        target_batch_size: int | None = None,
+    ) -> None:
+        if plan not in PLANS:
+            raise ValueError(f"plan must be one of {PLANS}, got {plan!r}")
+        rows = torch.as_tensor(rows, dtype=torch.long).flatten()
+        target_ids = torch.as_tensor(target_ids, dtype=torch.long).flatten()
+        if rows.numel() == 0 or rows.shape != target_ids.shape:
+            raise ValueError("rows and target_ids must be non-empty and of the same length")
+        if int(rows.min()) < 0 or len(set(rows.tolist())) != rows.numel():
+            raise ValueError(f"rows must be distinct and >= 0, got {rows.tolist()}")
+        if target_batch_size is not None and (not isinstance(target_batch_size, int) or target_batch_size < 1):
+            raise ValueError(f"target_batch_size must be a positive int or None, got {target_batch_size!r}")
+        self.model = model
+        self.rows = rows
+        self.target_ids = target_ids
+        self.n_inputs = int(rows.max()) + 1
+        self.plan = plan
+        self.target_batch_size = target_batch_size
+        self._ltk = _accepts(model, "logits_to_keep")
+        self._cache_ok = _accepts(model, "past_key_values") and _accepts(model, "use_cache")
+        self._device = next(model.parameters()).device
+        self._checked: dict[int, bool] = {}
+
+    @property
+    def n_targets(self) -> int:
+        """Number of targets."""
+        return int(self.rows.numel())
+
+    # ---- forward pieces --------------------------------------------------------------------
+    def _logprobs(self, x: torch.Tensor, lo: int, js: Sequence[int], cache=None):
+        """Log-probs ``(batch, len(js))`` of targets ``js`` from the segment ``x`` starting at ``lo``."""
+        kwargs: dict = {"inputs_embeds": x}
+        if self._cache_ok:
+            kwargs["use_cache"] = cache is not None
+        if cache is not None:
+            kwargs["past_key_values"] = cache
+        local = (self.rows[list(js)] - lo).to(self._device)
+        if self._ltk:
+            kwargs["logits_to_keep"] = local if len(js) else 1
+        out = self.model(**kwargs)
+        logits = out.logits if hasattr(out, "logits") else out[0]
+        new_cache = getattr(out, "past_key_values", None)
+        if not len(js):
+            return None, new_cache
+        if logits.shape[1] != len(js):  # logits_to_keep not honoured: the model returned every row
+            logits = logits[:, local]
+        lp = torch.log_softmax(logits.float(), dim=-1)
+        ids = self.target_ids[list(js)].to(self._device)
+        return lp[:, torch.arange(len(js), device=self._device), ids], new_cache
+
+    def values(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, n_targets)`` log-probs of every target, no gradient (one plain forward)."""
+        self._check_x(x)
+        with torch.no_grad():
+            out, _ = self._logprobs(x[:, : self.n_inputs], 0, range(self.n_targets))
+        return out
+
+    def _check_x(self, x: torch.Tensor) -> None:
+        if x.dim() != 3 or x.shape[1] < self.n_inputs:
+            raise ValueError(
+                f"x must be (batch, n_inputs >= {self.n_inputs}, d_model), got {tuple(x.shape)}"
+            )
+
+    # ---- plans -----------------------------------------------------------------------------
+    def segments(self, batch: int) -> list[tuple[int, int]]:
+        """``[(lo, hi), ...]`` pieces of ``[0, n_inputs)`` the ``"segments"`` plan runs for a
+        forward of ``batch`` sequences (one piece when segmenting would not pay)."""
+        first = int(self.rows.min())
+        n = self.n_inputs
+        size = max(MIN_SEGMENT, math.ceil(SEGMENT_ROWS / max(1, batch)))
+        bounds = [0] + ([first] if first > 0 else []) + list(range(first + size, n, size)) + [n]
+        bounds = sorted(set(bounds))
+        pieces = list(zip(bounds[:-1], bounds[1:], strict=True))
+        return pieces if len(pieces) >= 3 else [(0, n)]
+
+    def _segmented_ok(self, x: torch.Tensor, pieces: list[tuple[int, int]]) -> bool:
+        """Does the KV-cache plan reproduce one plain forward (checked once per piece layout)?"""
+        key = hash(tuple(pieces))
+        if key not in self._checked:
+            ok = False
+            if self._cache_ok:
+                try:
+                    with torch.no_grad():
+                        ref = self.values(x[:1])
+                        got = self._run(x[:1], pieces)
+                    got_all = torch.zeros_like(ref)
+                    for js, v in got:
+                        got_all[:, js] = v
+                    err = float((got_all - ref).abs().max())
+                    ok = err <= 1e-4 * max(1.0, float(ref.abs().max()))
+                except Exception:  # a model whose cache cannot run this way: plain forward
+                    ok = False
+            self._checked[key] = ok
+        return self._checked[key]
+
+    def _run(self, x: torch.Tensor, pieces: list[tuple[int, int]]):
+        """Forward ``x`` piece by piece; ``[(target indices, log-probs (batch, k)), ...]``."""
+        cache = None
+        if len(pieces) > 1:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=getattr(self.model, "config", None))
+        outs = []
+        rows = self.rows.tolist()
+        for lo, hi in pieces:
+            js = [j for j, r in enumerate(rows) if lo <= r < hi]
+            lp, new = self._logprobs(x[:, lo:hi], lo, js, cache)
+            if cache is not None and new is not None:
+                cache = new
+            if js:
+                outs.append((js, lp))
+        return outs
+
+    def plan_for(self, x: torch.Tensor) -> list[tuple[int, int]]:
+        """The pieces a gradient pass over ``x`` (``(batch, n, d)``) will use."""
+        if self.plan == "full" or self.n_targets == 1:
+            return [(0, self.n_inputs)]
+        pieces = self.segments(int(x.shape[0]))
+        if len(pieces) == 1:
+            return pieces
+        if self.plan == "segments" or self._segmented_ok(x, pieces):
+            return pieces
+        return [(0, self.n_inputs)]
+
+    # ---- gradients -------------------------------------------------------------------------
+    def _chunk(self, batch: int, d_model: int) -> int:
+        if self.target_batch_size is not None:
+            return self.target_batch_size
+        per_target = max(1, batch * self.n_inputs * d_model * 4 * 4)  # ~4 d_model-wide buffers
+        return max(1, min(self.n_targets, CHUNK_BYTES // per_target))
+
+    def weighted_grads(self, points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``(n_targets, n_inputs, d_model)``: ``Σ_k weights[k] · ∇f_j(points[k])`` for every ``j``.
+
+        ``points`` is ``(s, n, d)`` (``n ≥ n_inputs``; later positions are ignored), ``weights``
+        is ``(s,)``. Saliency is ``points = x[None], weights = [1]``; integrated gradients pass
+        the path points and the quadrature weights.
+        """
+        self._check_x(points)
+        s, _, d = points.shape
+        weights = torch.as_tensor(weights, dtype=torch.float32, device=points.device)
+        if weights.shape != (s,):
+            raise ValueError(f"weights must have shape ({s},), got {tuple(weights.shape)}")
+        x = points[:, : self.n_inputs].detach().clone().requires_grad_(True)
+        total = torch.zeros(self.n_targets, self.n_inputs, d, dtype=torch.float32, device=x.device)
+        pieces = self.plan_for(x)
+        with torch.enable_grad():
+            outs = self._run(x, pieces)
+            chunk = self._chunk(s, d)
+            for js, lp in outs:
+                for c in range(0, len(js), chunk):
+                    sub = list(range(c, min(c + chunk, len(js))))
+                    g = _batched_vjp(lp, x, sub, weights)
+                    total[[js[i] for i in sub]] += g.sum(1).float()
+        return total
+
+
+def _batched_vjp(
+    out: torch.Tensor, x: torch.Tensor, cols: list[int], weights: torch.Tensor
+) -> torch.Tensor:
+    """``(len(cols), s, n, d)``: for each column ``c`` of ``out`` ``(s, k)``, the gradient of
+    ``Σ_k weights[k] · out[k, c]`` with respect to ``x`` (one batched backward)."""
+    k = len(cols)
+    go = torch.zeros(k, *out.shape, dtype=out.dtype, device=out.device)
+    idx = torch.arange(k, device=out.device)
+    go[idx, :, torch.as_tensor(cols, device=out.device)] = weights.to(out.dtype)[None, :]
+    if k == 1:
+        (g,) = torch.autograd.grad(out, x, grad_outputs=go[0], retain_graph=True)
+        return g[None]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # vmap's "performance drop" fallbacks
+            (g,) = torch.autograd.grad(
+                out, x, grad_outputs=go, retain_graph=True, is_grads_batched=True
+            )
+    except RuntimeError:  # an op without a batching rule: one backward per target instead
+        g = torch.stack([
+            torch.autograd.grad(out, x, grad_outputs=go[i], retain_graph=True)[0] for i in range(k)
+        ])
+    return g

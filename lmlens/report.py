@@ -1,0 +1,92 @@
+"""One standalone HTML page with every view lmlens has, for one text.
+
+``REPORT_VIEWS`` lists ``(title, make)`` entries, ``make(lens, text) -> View``. A new view joins
+the report with one line here. An entry that does not apply (e.g. predictions on a model without
+an LM head) shows its reason on the page instead of stopping the report.
+
+>>> import lmlens  # doctest: +SKIP
+>>> from lmlens.report import save_report  # doctest: +SKIP
+>>> save_report(lmlens.load("smollm2"), "The capital of France is", "report.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .views import View
+from .views.page import Section, page_html
+
+if TYPE_CHECKING:
+    from .lens import Lens
+
+ViewMaker = Callable[["Lens", str], View]
+
+#: The report, in page order. Add a line per new view: ``("Title", lambda lens, text: ...)``.
+REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
+    ("Next-token predictions", lambda lens, text: lens.predictions(text)),
+]
+
+
+def report_sections(
+    lens: Lens, text: str, *, views: Sequence[tuple[str, ViewMaker]] | None = None
+) -> tuple[list[Section], list[tuple[str, Exception]]]:
+    """``(sections, failures)``: each entry's View, or a note saying why it failed."""
+    sections: list[Section] = []
+    failures: list[tuple[str, Exception]] = []
+    for title, make in REPORT_VIEWS if views is None else views:
+        try:
+            view = make(lens, text)
+            if not isinstance(view, View):
+                raise TypeError(f"the report entry returned {type(view).__name__}, not a View")
+            view.to_html()  # size budget and template errors surface here, per entry
+            sections.append((title, view))
+        except Exception as e:  # one failing view must not lose the others
+            failures.append((title, e))
+            sections.append((title, f"Not available: {type(e).__name__}: {e}"))
+    return sections, failures
+
+
+def report_html(
+    lens: Lens, text: str, *, views: Sequence[tuple[str, ViewMaker]] | None = None
+) -> str:
+    """The report page as HTML text (see ``save_report``)."""
+    return _page(lens, text, report_sections(lens, text, views=views)[0])
+
+
+def _page(lens: Lens, text: str, sections: list[Section]) -> str:
+    name = getattr(lens, "name", "") or type(lens).__name__
+    return page_html(
+        sections,
+        title=f"lmlens report · {name}",
+        intro=text,
+        footer=f"lmlens {__version__} · {name} · opens offline; nothing is fetched.",
+    )
+
+
+def save_report(
+    lens: Lens,
+    text: str,
+    path: str | Path,
+    *,
+    views: Sequence[tuple[str, ViewMaker]] | None = None,
+    strict: bool = False,
+) -> Path:
+    """Write the report for ``text`` to ``path`` and return the path.
+
+    Entries that fail show their error on the page and are reported on stderr; with
+    ``strict=True`` the first failure raises instead (nothing is written).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text must be a non-empty string")
+    sections, failures = report_sections(lens, text, views=views)
+    if strict and failures:
+        raise failures[0][1]
+    for title, e in failures:
+        print(f"lmlens report: {title!r} not available: {type(e).__name__}: {e}", file=sys.stderr)
+    path = Path(path)
+    path.write_text(_page(lens, text, sections), encoding="utf-8")
+    return path

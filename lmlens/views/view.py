@@ -1,0 +1,144 @@
+"""``View``: a spec (what to draw), the result behind it, and its HTML.
+
+Every lmlens view is a ``View``. It displays itself in notebooks (``_repr_html_``), renders to
+an HTML fragment or a standalone page, and saves to ``.html`` (a page that opens offline) or
+``.json`` (the spec). ``view.result`` is the numpy dataclass the spec was built from.
+
+>>> import numpy as np
+>>> from lmlens.views import View, encode_array
+>>> spec = {"kind": "predictions", "version": 1, "title": "demo"}
+>>> view = View(spec)
+>>> view.kind, view.spec["title"]
+('predictions', 'demo')
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._budget import DEFAULT_MAX_BYTES, check_max_bytes, check_size
+from ._html import _JSON_KWARGS, check_spec, render_fragment
+
+THEMES = ("auto", "light", "dark")
+
+
+class View:
+    """An interactive view of one result.
+
+    Args:
+        spec: JSON-able dict ``{"kind": ..., "version": 1, ...}``; numbers go in as array
+            records (``lmlens.views.encode_array``). ``js/src/views/<kind>.js`` draws it.
+        result: the result object the spec was built from (``view.result``).
+        fallback: data for the no-JS fallback template ``templates/fallback/<kind>.html.j2``.
+        max_bytes: refuse to write more HTML than this (``ViewTooLargeError``); None: no limit.
+        theme: ``"auto"`` (follow the notebook / OS), ``"light"`` or ``"dark"``.
+
+    Raises ``ValueError`` for a spec that is not JSON-able or names no known view kind.
+    """
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        result: Any = None,
+        *,
+        fallback: Mapping[str, Any] | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        theme: str = "auto",
+    ) -> None:
+        if theme not in THEMES:
+            raise ValueError(f"theme must be one of {THEMES}, got {theme!r}")
+        spec = dict(spec)
+        if theme != "auto":
+            spec["theme"] = theme
+        spec.setdefault("notices", [])
+        check_spec(spec)
+        self._spec = spec
+        self._result = result
+        self._fallback = dict(fallback or {})
+        self._max_bytes = check_max_bytes(max_bytes)
+
+    # ---- data ---------------------------------------------------------------------------
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The JSON-able spec (read it; build a new View to change it)."""
+        return self._spec
+
+    @property
+    def result(self) -> Any:
+        """The result dataclass behind the view (numpy arrays), or None."""
+        return self._result
+
+    @property
+    def kind(self) -> str:
+        """The view kind, e.g. ``"predictions"``."""
+        return self._spec["kind"]
+
+    @property
+    def max_bytes(self) -> int | None:
+        """The size budget of this view's HTML."""
+        return self._max_bytes
+
+    def with_notice(self, text: str) -> View:
+        """A copy of this view that shows ``text`` as a notice (e.g. "showing the first ...")."""
+        spec = copy.deepcopy(self._spec)
+        spec["notices"] = [*spec.get("notices", []), str(text)]
+        return View(spec, self._result, fallback=self._fallback, max_bytes=self._max_bytes)
+
+    # ---- HTML ---------------------------------------------------------------------------
+    def _fragment(self, *, runtime: bool = True, check: bool = True) -> str:
+        html = render_fragment(self._spec, self._fallback, runtime=runtime)
+        if check:
+            check_size(len(html.encode("utf-8")), self._max_bytes, self.kind)
+        return html
+
+    def nbytes(self) -> int:
+        """Bytes of this view's standalone HTML fragment (runtime included)."""
+        return len(self._fragment(check=False).encode("utf-8"))
+
+    def to_html(self, full_page: bool = False) -> str:
+        """HTML of the view: a fragment for embedding (default) or a standalone page.
+
+        Each call uses a fresh root id, so the same view can appear twice on one page.
+        Raises ``ViewTooLargeError`` when over ``max_bytes``.
+        """
+        if full_page:
+            from .page import page_html
+
+            return page_html([self], title=str(self._spec.get("title") or "lmlens"), heading=False)
+        return self._fragment()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write a standalone page that opens offline in any browser; returns the path."""
+        path = Path(path)
+        path.write_text(self.to_html(full_page=True), encoding="utf-8")
+        return path
+
+    def to_json(self) -> str:
+        """The spec as JSON text."""
+        return json.dumps(self._spec, **_JSON_KWARGS)
+
+    def save(self, path: str | Path) -> Path:
+        """Save as ``.html``/``.htm`` (standalone page) or ``.json`` (the spec), by extension."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix in (".html", ".htm"):
+            return self.save_html(path)
+        if suffix == ".json":
+            path.write_text(self.to_json(), encoding="utf-8")
+            return path
+        raise ValueError(f"path must end in .html, .htm or .json, got {path.name!r}")
+
+    def __repr__(self) -> str:
+        bits = [f"kind={self.kind!r}"]
+        if "tokens" in self._spec:
+            bits.append(f"{len(self._spec['tokens'])} tokens")
+        if self._spec.get("model_name"):
+            bits.append(f"model={self._spec['model_name']!r}")
+        return f"View({', '.join(bits)})"

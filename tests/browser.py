@@ -1,0 +1,122 @@
+"""Headless Chromium for view tests: offline, every request blocked and recorded.
+
+``open_page(path)`` opens a saved HTML file with Playwright, lets only that file's own URL load,
+and records every other request (which is aborted) and every console error / page error::
+
+    with chromium() as b, open_page(tmp_path / "view.html", browser=b) as (page, log):
+        page.hover(".lm-tok >> nth=2")
+    assert log.requests == [] and log.errors == []
+
+Uses Debian's ``chromium`` (``$LMLENS_CHROMIUM`` overrides); never downloads a browser.
+``skip_reason()`` says why browser tests cannot run here (None when they can).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-quic", "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    """The Chromium executable, or None."""
+    env = os.environ.get("LMLENS_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def skip_reason() -> str | None:
+    """Why browser tests must skip (no playwright / no chromium), or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    if chromium_path() is None:
+        return "no chromium executable found (apt-get install chromium, or set LMLENS_CHROMIUM)"
+    return None
+
+
+@dataclass
+class PageLog:
+    """What a page did: requests other than its own file, console errors, page errors."""
+
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """Console errors and uncaught page errors together."""
+        return self.console_errors + self.page_errors
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """A Playwright ``Browser`` on the local Chromium; share one across a test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextmanager
+def open_page(
+    path: str | Path,
+    *,
+    browser: object | None = None,
+    java_script_enabled: bool = True,
+    color_scheme: str = "light",
+    wait_for: str | None = ".lmlens-root",
+) -> Iterator[tuple[object, PageLog]]:
+    """Open ``path`` (file://) in a fresh offline context with every other request blocked and
+    recorded; yield ``(page, log)``. Launches Chromium unless ``browser`` is given."""
+    if browser is None:
+        with chromium() as b, open_page(
+            path, browser=b, java_script_enabled=java_script_enabled,
+            color_scheme=color_scheme, wait_for=wait_for,
+        ) as opened:
+            yield opened
+        return
+    url = Path(path).resolve().as_uri()
+    log = PageLog()
+    ctx = browser.new_context(
+        java_script_enabled=java_script_enabled, offline=True, color_scheme=color_scheme,
+        viewport={"width": 1000, "height": 800},
+    )
+    try:
+        page = ctx.new_page()
+
+        def route(r) -> None:
+            if r.request.url == url:
+                r.continue_()
+            else:
+                log.requests.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: log.page_errors.append(str(e)))
+        page.goto(url, wait_until="load")
+        if wait_for:
+            page.wait_for_selector(wait_for, state="attached", timeout=10_000)
+        yield page, log
+    finally:
+        ctx.close()

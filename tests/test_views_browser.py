@@ -1,0 +1,267 @@
+"""Views in a real headless Chromium, offline: no requests, no console errors, interaction works.
+
+The expected top-k text comes from the HF model directly (logits → softmax), not from lmlens.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from browser import chromium, open_page, skip_reason
+from tiny import tiny_lens
+from views_helpers import HOSTILE, hand_result, independent, visible
+
+from lmlens.views import page_html, predictions_view
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or ""),
+]
+
+TEXT = "The capital of France is Paris. 東京は日本の首都です。"
+
+
+@pytest.fixture(scope="module")
+def ch():
+    """One Chromium for the module; each page gets a fresh offline context."""
+    with chromium() as b:
+        yield b
+
+
+def _pct(s: str) -> float:
+    s = s.strip()
+    if s.startswith("<"):
+        return 0.0
+    return float(s.rstrip("%")) / 100
+
+
+def _rows(page, root: str = "") -> list[tuple[str, float, bool]]:
+    rows = page.locator(f"{root} .lm-detail .lm-row")
+    out = []
+    for i in range(rows.count()):
+        r = rows.nth(i)
+        cls = r.get_attribute("class") or ""
+        out.append((r.locator(".lm-chip").text_content(), _pct(r.locator(".lm-pct").text_content()), "lm-actual" in cls))
+    return out
+
+
+def _check_rows(rows, tokenizer, top_ids, top_probs, actual_id):
+    assert len(rows) == len(top_ids)
+    for (chip, pct, is_actual), tid, p in zip(rows, top_ids, top_probs, strict=True):
+        assert chip == visible(tokenizer.decode([int(tid)]))
+        # displayed with 3 significant digits from float16: compare loosely
+        assert pct == pytest.approx(p, rel=6e-3, abs=1e-4 if p < 1e-4 else 0)
+        assert is_actual == (int(tid) == actual_id)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    lens = tiny_lens("gpt2")
+    trace = lens.trace(TEXT)
+    return lens, trace, independent(lens.model, trace.token_ids, 10)
+
+
+def test_hover_and_click_show_the_hf_top_k(ch, tmp_path, tiny):
+    lens, trace, (probs, top_ids, top_probs) = tiny
+    ids = trace.token_ids.tolist()
+    path = predictions_view(trace, topk=10).save_html(tmp_path / "p.html")
+    with open_page(path, browser=ch) as (page, log):
+        page.wait_for_selector(".lm-tok")
+        assert page.locator(".lmlens-fallback").is_hidden()
+        assert page.locator(".lmlens-error").is_hidden()
+        n = len(ids)
+        assert page.locator(".lm-tok").count() == n
+        # default: the last position (what comes after the text)
+        assert page.get_attribute(".lm-detail", "data-lm-index") == str(n - 1)
+        _check_rows(_rows(page), lens.tokenizer, top_ids[n - 1], top_probs[n - 1], -1)
+
+        i = 3
+        page.hover(f".lm-tok >> nth={i}")
+        assert page.get_attribute(".lm-detail", "data-lm-index") == str(i)
+        _check_rows(_rows(page), lens.tokenizer, top_ids[i], top_probs[i], ids[i + 1])
+        page.mouse.move(5, 790)  # moving off the text (e.g. to read the panel) keeps it
+        assert page.get_attribute(".lm-detail", "data-lm-index") == str(i)
+        self_text = page.locator(".lm-self").text_content()
+        assert re.search(r"had ([\d.]+%|<0.01%)", self_text)
+        assert _pct(re.search(r"had ([^ ]+)", self_text).group(1)) == pytest.approx(probs[i], rel=6e-3)
+
+        # click pins: moving to another token keeps the pinned one
+        j = 5
+        page.click(f".lm-tok >> nth={j}")
+        page.hover(f".lm-tok >> nth={j + 2}")
+        assert page.get_attribute(".lm-detail", "data-lm-index") == str(j)
+        assert page.locator(".lm-unpin").is_visible()
+        _check_rows(_rows(page), lens.tokenizer, top_ids[j], top_probs[j], ids[j + 1])
+        # unpin, then hover follows the mouse again
+        page.click(".lm-unpin")
+        page.hover(f".lm-tok >> nth={j + 2}")
+        assert page.get_attribute(".lm-detail", "data-lm-index") == str(j + 2)
+        # a second click on the pinned token releases it; so does Escape
+        page.click(".lm-tok >> nth=1")
+        page.click(".lm-tok >> nth=1")
+        assert page.locator(".lm-unpin").is_hidden()
+        page.click(".lm-tok >> nth=1")
+        page.keyboard.press("Escape")
+        assert page.locator(".lm-unpin").is_hidden()
+        page.hover(".lm-tok >> nth=2")
+        assert page.get_attribute(".lm-detail", "data-lm-index") == "2"
+        # the first token has no prediction of its own
+        page.hover(".lm-tok >> nth=0")
+        assert "no prediction" in page.locator(".lm-self").text_content()
+    assert log.requests == []
+    assert log.errors == []
+
+
+def test_keyboard_moves_between_tokens(ch, tmp_path, tiny):
+    _, trace, _ = tiny
+    path = predictions_view(trace, topk=3).save_html(tmp_path / "k.html")
+    with open_page(path, browser=ch) as (page, log):
+        page.focus(".lm-tok >> nth=0")
+        page.keyboard.press("Enter")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert page.get_attribute(".lm-detail", "data-lm-index") == "2"
+        assert "lm-locked" in page.get_attribute(".lm-tok >> nth=2", "class")
+    assert log.errors == [] and log.requests == []
+
+
+def test_screenshot_is_not_blank_light_and_dark(ch, tmp_path, tiny):
+    from PIL import Image, ImageStat
+
+    _, trace, _ = tiny
+    path = predictions_view(trace).save_html(tmp_path / "s.html")
+    for scheme in ("light", "dark"):
+        with open_page(path, color_scheme=scheme, browser=ch) as (page, log):
+            page.wait_for_selector(".lm-tok")
+            page.hover(".lm-tok >> nth=4")
+            theme = page.get_attribute(".lmlens-mount", "data-lm-theme")
+            assert theme == scheme
+            png = page.locator(".lmlens-root").screenshot()
+        img = Image.open(io.BytesIO(png)).convert("L")
+        assert img.size[0] > 300 and img.size[1] > 150
+        assert ImageStat.Stat(img).stddev[0] > 10, f"{scheme} screenshot looks blank"
+        assert log.errors == [] and log.requests == []
+
+
+def test_two_views_on_one_page_are_independent(ch, tmp_path, tiny):
+    _, trace, _ = tiny
+    v = predictions_view(trace, topk=4)
+    # (a) a report-like page: one runtime, two fragments
+    # (b) a notebook-like page: two self-contained fragments, each with its own runtime
+    pages = {
+        "page": page_html([("one", v), ("two", v)], title="two"),
+        "fragments": "<!doctype html><meta charset=utf-8><body>" + v.to_html() + v.to_html() + "</body>",
+    }
+    for name, html in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        with open_page(path, browser=ch) as (page, log):
+            roots = page.locator(".lmlens-root")
+            assert roots.count() == 2
+            a, b = (f"#{roots.nth(i).get_attribute('id')}" for i in range(2))
+            assert a != b
+            page.wait_for_selector(f"{b} .lm-tok")
+            page.click(f"{a} .lm-tok >> nth=2")
+            page.hover(f"{b} .lm-tok >> nth=4")
+            assert page.get_attribute(f"{a} .lm-detail", "data-lm-index") == "2"
+            assert page.get_attribute(f"{b} .lm-detail", "data-lm-index") == "4"
+            assert page.locator(f"{a} .lm-unpin").is_visible()
+            assert page.locator(f"{b} .lm-unpin").is_hidden()
+            assert page.locator(".lm-detail").count() == 2
+        assert log.errors == [] and log.requests == [], name
+
+
+def test_hostile_tokens_render_as_literal_text(ch, tmp_path):
+    path = predictions_view(hand_result()).save_html(tmp_path / "h.html")
+    with open_page(path, browser=ch) as (page, log):
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_selector(".lm-tok")
+        texts = page.locator(".lm-tok").all_text_contents()
+        assert texts == HOSTILE
+        assert page.locator(".lmlens-root img").count() == 0
+        assert page.locator(".lmlens-root script").count() == 2  # the spec and the mount script
+        for i in range(len(HOSTILE)):
+            page.hover(f".lm-tok >> nth={i}")
+            chips = page.locator(".lm-detail .lm-row .lm-chip").all_text_contents()
+            assert chips == [visible(HOSTILE[(i + 1 + j) % len(HOSTILE)]) for j in range(3)]
+        assert "hand <made> & 'model'" in page.locator(".lm-meta").text_content()
+        assert "日本語のテキスト" in page.locator(".lm-text").text_content()
+        assert dialogs == []
+    assert log.errors == [] and log.requests == []
+
+
+def test_fallback_without_javascript(ch, tmp_path):
+    r = hand_result()
+    path = predictions_view(r).save_html(tmp_path / "nojs.html")
+    with open_page(path, java_script_enabled=False, browser=ch) as (page, log):
+        fb = page.locator(".lmlens-fallback")
+        assert fb.is_visible()
+        assert page.locator(".lmlens-mount").is_hidden()
+        assert page.locator(".lmlens-error").is_hidden()
+        spans = fb.locator(".lmlens-fallback-tokens span").all_text_contents()
+        assert spans == HOSTILE
+        text = fb.inner_text()
+        assert "needs JavaScript" in text and "tokens" in text
+        assert page.locator(".lmlens-root img").count() == 0
+    assert log.requests == []
+
+
+def test_real_tokenizer_hostile_text(ch, tmp_path):
+    lens = tiny_lens("gpt2")
+    text = "</script> <!-- <img src=x onerror=alert(1)> & \"quotes\" 'x' 日本語のテキスト"
+    view = lens.predictions(text, topk=3)
+    path = view.save_html(tmp_path / "real.html")
+    with open_page(path, browser=ch) as (page, log):
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_selector(".lm-tok")
+        shown = page.locator(".lm-tok").all_text_contents()
+        assert shown == [visible(t) for t in view.result.tokens]
+        assert "<img src=x onerror=alert(1)>" in "".join(shown)
+        assert page.locator(".lmlens-root img").count() == 0
+        assert dialogs == []
+    assert log.errors == [] and log.requests == []
+
+
+def test_budget_notice_shows_in_the_view(ch, tmp_path):
+    r = hand_result([f" w{i}" for i in range(2000)], k=4)
+    budget = predictions_view(r, max_bytes=None).nbytes() // 2
+    view = predictions_view(r, max_bytes=budget)
+    with open_page(view.save_html(tmp_path / "b.html"), browser=ch) as (page, log):
+        page.wait_for_selector(".lm-notices")
+        assert "Showing the first" in page.locator(".lm-notices").text_content()
+        assert page.locator(".lm-tok").count() == len(view.spec["tokens"]) < 2000
+        page.hover(f".lm-tok >> nth={len(view.spec['tokens']) - 1}")
+        assert "continues beyond" in page.locator(".lm-foot").text_content()
+    assert log.errors == [] and log.requests == []
+
+
+def test_a_js_error_shows_inside_the_view(ch, tmp_path):
+    r = hand_result()
+    view = predictions_view(r)
+    html = view.to_html(full_page=True)
+    # corrupt one array record: the runtime must say so in the view, not leave it blank
+    html = re.sub(r'("topk_probs":\{"dtype":"float16","shape":\[\d+,\d+\],"b64":")[^"]+"', r'\1AAAA"', html)
+    path = tmp_path / "broken.html"
+    path.write_text(html, encoding="utf-8")
+    with open_page(path, browser=ch) as (page, log):
+        err = page.locator(".lmlens-error")
+        err.wait_for(state="visible")
+        assert "needs" in err.text_content() and "bytes" in err.text_content()
+        assert page.locator(".lmlens-fallback").is_visible()  # the fallback stays useful
+    assert log.requests == []
+
+
+def test_probabilities_tint_tokens(ch, tmp_path):
+    r = hand_result()
+    with open_page(predictions_view(r).save_html(tmp_path / "c.html"), browser=ch) as (page, _):
+        page.wait_for_selector(".lm-tok")
+        colors = page.locator(".lm-tok").evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert colors[0] == "rgba(0, 0, 0, 0)"  # the first token has no probability
+    likely = [c for c, p in zip(colors, r.probs, strict=True) if p > 0.2]
+    assert likely and all(c.startswith("rgba(40, 122, 204") for c in likely)
+    assert len(set(colors)) > 3 and np.isnan(r.probs[0])

@@ -1,0 +1,58 @@
+"""Helpers for the view tests: hand-made results with hostile tokens, independent HF math."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lmlens.analyses.predictions import PredictionsResult
+
+#: Tokens that must show as literal text everywhere.
+HOSTILE = [
+    "</script>", "<!--", "<img src=x onerror=alert(1)>", " & &amp;", " \"double\" 'single'",
+    " 日本語のテキスト", " ]]> --> <script>alert(2)</script>", " {{ x }} ${y}",
+]
+
+
+def visible(s: str) -> str:
+    """Mirror of js/src/format.js visibleToken."""
+    if s == "":
+        return "∅"
+    return s.replace("\r", "␍").replace("\n", "↵").replace("\t", "⇥")
+
+
+def hand_result(tokens: list[str] = HOSTILE, *, k: int = 3, mode: str = "next", seed: int = 0) -> PredictionsResult:
+    """A PredictionsResult over ``tokens`` (vocabulary = the tokens, id = index)."""
+    rng = np.random.default_rng(seed)
+    n = len(tokens)
+    probs = rng.uniform(1e-4, 0.9, size=n).astype(np.float32)
+    if mode == "next":
+        probs[0] = np.nan
+    topk_ids = np.stack([np.roll(np.arange(n), -i - 1)[:k] for i in range(n)]).astype(np.int64)
+    topk_probs = np.sort(rng.uniform(0, 0.3, size=(n, k)).astype(np.float32), axis=1)[:, ::-1].copy()
+    return PredictionsResult(
+        token_ids=np.arange(n, dtype=np.int64),
+        tokens=list(tokens),
+        probs=probs,
+        ranks=np.where(np.isnan(probs), 0, rng.integers(1, 50, size=n)).astype(np.int64),
+        topk_ids=topk_ids,
+        topk_probs=topk_probs,
+        topk_tokens=[[tokens[j] for j in row] for row in topk_ids],
+        generated=np.zeros(n, dtype=bool),
+        mode=mode,
+        model_name="hand <made> & 'model'",
+    )
+
+
+def independent(model, ids: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(probs, topk_ids, topk_probs)`` straight from the HF model: logits → softmax (float64).
+
+    ``probs[i]`` = p(token i | tokens < i) (NaN at 0), ``topk_*[i]`` = top-k after position i.
+    """
+    with torch.no_grad():
+        logits = model(ids[None]).logits[0].double()
+    p = torch.softmax(logits, dim=-1)
+    top = p.topk(k, dim=-1)
+    probs = np.full(ids.shape[0], np.nan)
+    probs[1:] = p[:-1].gather(1, ids[1:, None])[:, 0].numpy()
+    return probs, top.indices.numpy(), top.values.numpy()
