@@ -13,4 +13,13 @@ from .loading import load
 
 __version__ = "0.1.0"
 
-__all__ = ["Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "__version__", "load"]
+__all__ = ["Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "View", "__version__", "load"]
+
+
+def __getattr__(name: str):
+    # Views pull in jinja2; import them only when asked so `import lmlens.analyses` stays light.
+    if name == "View":
+        from .views import View
+
+        return View
+    raise AttributeError(f"module 'lmlens' has no attribute {name!r}")

@@ -28,6 +28,10 @@ ViewMaker = Callable[["Lens", str], View]
 #: The report, in page order. Add a line per new view: ``("Title", lambda lens, text: ...)``.
 REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
     ("Next-token predictions", lambda lens, text: lens.predictions(text)),
+    ("Logit lens: rank at every layer", lambda lens, text: lens.rankings(text)),
+    ("Logit lens: top tokens of every layer", lambda lens, text: lens.layer_predictions(text)),
+    ("Logit lens: the final top 3 across layers", lambda lens, text: lens.rankings_watch(text)),
+    ("Input attribution", lambda lens, text: lens.attribution(text, method=["integrated_gradients", "saliency"])),
 ]
 
 

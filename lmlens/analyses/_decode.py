@@ -94,9 +94,9 @@ def _topk(z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 class _Reducer:
     """Reduces slabs of logits rows into ranks, target log-probs and top-k."""
 
-    def __init__(self, d_vocab: int, k: int, dtype: torch.dtype, device: torch.device) -> None:
-        self.k = k
-        self.tmp = torch.empty(SLAB_ROWS, d_vocab, dtype=dtype, device=device)
+    def __init__(self, rows: int, d_vocab: int, k: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.k, self.rows = k, rows
+        self.tmp = torch.empty(rows, d_vocab, dtype=dtype, device=device)
         self.cpu = device.type == "cpu"
 
     def __call__(
@@ -133,6 +133,11 @@ class _Reducer:
 def _normed(norm: nn.Module | None, h: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     h = h.to(device, dtype)
     return h if norm is None else norm(h)
+
+
+def show_progress(n_rows: int, d_vocab: int, d_model: int) -> bool:
+    """Whether decoding ``n_rows`` rows is big enough (seconds) for a progress bar."""
+    return float(n_rows) * d_vocab * d_model >= PROGRESS_MACS
 
 
 def _progress(progress: bool | None | Callable, macs: float, total: int):
@@ -212,9 +217,12 @@ def decode_layers(
     target_ids = torch.zeros(n_pos, n_t, dtype=torch.long)
     if isinstance(targets, torch.Tensor):
         target_ids.copy_(targets.cpu())
-    reduce = _Reducer(d_vocab, topk, dtype, device)
     chunk_rows = int(chunk_bytes) // (d_vocab * torch.empty((), dtype=dtype).element_size())
     chunk_rows = max(SLAB_ROWS, chunk_rows - chunk_rows % SLAB_ROWS)
+    # On the CPU, slabs of a few rows stay in cache between reductions; on a GPU, one slab per
+    # chunk keeps kernel launches few (a slab buffer is then as large as the chunk).
+    slab = SLAB_ROWS if device.type == "cpu" else min(chunk_rows, n_rows)
+    reduce = _Reducer(slab, d_vocab, topk, dtype, device)
     buf = torch.empty(min(chunk_rows, n_rows), d_vocab, dtype=dtype, device=device) if fast else None
 
     def reduce_rows(z: torch.Tensor, r0: int, self_t: bool) -> None:
@@ -222,8 +230,8 @@ def decode_layers(
         n = z.shape[0]
         pos = torch.arange(r0, r0 + n, device=device) % n_pos
         tg = targets[pos] if isinstance(targets, torch.Tensor) else None
-        for s in range(0, n, SLAB_ROWS):
-            e = min(n, s + SLAB_ROWS)
+        for s in range(0, n, slab):
+            e = min(n, s + slab)
             r, lp, t, ti, tv = (x.cpu() for x in reduce(z[s:e], None if tg is None else tg[s:e], self_t))
             ranks[r0 + s:r0 + e] = r
             logprobs[r0 + s:r0 + e] = lp.float()

@@ -33,7 +33,7 @@ from ._decode import DEFAULT_CHUNK_BYTES, Decoded, decode_layers
 from .logit_lens_results import LayerPredictionsResult, RankingsResult, WatchResult
 
 __all__ = [
-    "LayerPredictionsResult", "RankingsResult", "WatchResult", "layer_logits", "layer_names",
+    "LayerPredictionsResult", "RankingsResult", "WatchResult", "check_lm_head", "check_position", "layer_logits", "layer_names",
     "layer_predictions", "rankings", "rankings_watch", "resolve_watch",
 ]
 
@@ -44,15 +44,20 @@ Progress = bool | None | Callable
 
 
 # ---- argument checks --------------------------------------------------------------------------
+def check_lm_head(kind: str, model_name: str = "", has_readout: bool = True) -> None:
+    """Raise ``ValueError`` unless the model has an unembedding to decode layers through."""
+    if kind == "base" or not has_readout:
+        raise ValueError(
+            "the logit lens decodes layers through the model's unembedding, and this model has "
+            f"none ({model_name or 'a base model'}, kind={kind!r}: it outputs hidden states only). "
+            "Load a model with an LM head (…ForCausalLM or …ForMaskedLM)."
+        )
+
+
 def _check_trace(trace: object) -> Trace:
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be an lmlens Trace (from lens.trace), got {type(trace).__name__}")
-    if trace.kind == "base" or trace.readout is None:
-        raise ValueError(
-            "the logit lens decodes layers through the model's unembedding, and this model has "
-            f"none ({trace.model_name or 'a base model'}, kind={trace.kind!r}: it outputs hidden "
-            "states only). Load a model with an LM head (…ForCausalLM or …ForMaskedLM)."
-        )
+    check_lm_head(trace.kind, trace.model_name, trace.readout is not None)
     return trace
 
 
@@ -64,7 +69,8 @@ def _check_int(name: str, value: object, lo: int = 1) -> int:
     return int(value)
 
 
-def _check_position(position: object, n: int) -> int:
+def check_position(position: object, n: int) -> int:
+    """``position`` as a non-negative index into ``n`` positions (negative counts from the end)."""
     if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
         raise TypeError(f"position must be an int, got {type(position).__name__}")
     if not -n <= position < n:
@@ -240,17 +246,26 @@ def _output_ids(trace: Trace, final: torch.Tensor | None, positions: list[int]) 
         return r(h.to(p.device, p.dtype)).argmax(-1).tolist()
 
 
+def _piece(tokenizer, token_id: int) -> str:
+    """The decoded token, or its raw vocabulary piece when decoding alone gives no character
+    (a byte of a multi-byte character)."""
+    s = tokenizer.decode([token_id])
+    if "\ufffd" in s and hasattr(tokenizer, "convert_ids_to_tokens"):
+        return str(tokenizer.convert_ids_to_tokens([token_id])[0])
+    return s
+
+
 def resolve_watch(
     tokenizer, watch: str | int | Sequence[str | int], d_vocab: int
 ) -> tuple[list[int], list[str], list[str]]:
-    """``(ids, labels, notes)`` for watch words or ids.
+    """``(ids, labels, notes)`` for watch words or ids (an id is labelled by its decoded string).
 
     A word is tokenized without special tokens. A word that splits into several tokens is
     watched by its first token (a lone leading space piece, as sentencepiece writes before
     Japanese, is skipped), and a note says so. Unknown words and ids raise ``ValueError``.
 
     >>> resolve_watch(tokenizer, [" Paris", 42], 49152)  # doctest: +SKIP
-    ([7042, 42], [' Paris', '42'], [])
+    ([7042, 42], [' Paris', 'K'], [])
     """
     items = [watch] if isinstance(watch, (str, int, np.integer)) else watch
     if not isinstance(items, (list, tuple)) or not items:
@@ -264,7 +279,7 @@ def resolve_watch(
             if not 0 <= int(w) < d_vocab:
                 raise ValueError(f"watch: token id {int(w)} is not in the vocabulary (ids 0..{d_vocab - 1})")
             ids.append(int(w))
-            labels.append(str(int(w)))
+            labels.append(_piece(tokenizer, int(w)))
             continue
         if not w:
             raise ValueError("watch: an empty string names no token")
@@ -275,7 +290,7 @@ def resolve_watch(
                 toks = [vocab_id]  # the word is itself a vocabulary piece, e.g. "ĠParis"
         if not toks:
             raise ValueError(f"watch: {w!r} gives no tokens")
-        pieces = [tokenizer.decode([t]) for t in toks]
+        pieces = [_piece(tokenizer, t) for t in toks]
         if len(toks) > 1 and not pieces[0].strip():
             toks, pieces = toks[1:], pieces[1:]
         if unk is not None and toks[0] == unk:
@@ -333,7 +348,7 @@ def rankings_watch(
     if labels is not None and len(labels) != len(w_ids):
         raise ValueError(f"labels must name each of the {len(w_ids)} watched tokens, got {len(labels)}")
     n = trace.n_positions
-    pos = _check_position(position, n)
+    pos = check_position(position, n)
     names, layers = _layers(trace)
     notes = list(notes)
     final = _final(trace, notes)
@@ -384,7 +399,7 @@ def layer_predictions(
     trace = _check_trace(trace)
     topk = _check_int("topk", topk)
     n = trace.n_positions
-    pos = _check_position(position, n)
+    pos = check_position(position, n)
     names, hidden = _layers(trace)
     if layers is None:
         chosen = list(range(len(names)))

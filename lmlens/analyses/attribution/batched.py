@@ -15,7 +15,7 @@ a target only walks the pieces up to its own position: a target at position 25 o
 against one plain forward before use; a model whose cache does not reproduce the plain forward
 uses the ``"full"`` plan.
 
->>> f = TargetLogProbs(model, rows=torch.tensor([4, 5]), target_ids=torch.tensor([11, 7]))  # doctest: +SKIP
+>>> f = TargetFunctions(model, rows=torch.tensor([4, 5]), target_ids=torch.tensor([11, 7]))  # doctest: +SKIP
 >>> f.values(x[None]).shape  # doctest: +SKIP
 torch.Size([1, 2])
 """
@@ -69,8 +69,13 @@ def _accepts(model: nn.Module, name: str) -> bool:
         return False
 
 
-class TargetLogProbs:
-    """``f_j(x) = log p(target_ids[j] | x[:rows[j] + 1])`` for every target ``j`` of a causal LM.
+#: What each target function returns: its log-probability (default) or its probability.
+ATTR_TARGETS = ("log_prob", "prob")
+
+
+class TargetFunctions:
+    """``f_j(x) = log p(target_ids[j] | x[:rows[j] + 1])`` for every target ``j`` of a causal LM
+    (``p(...)`` itself with ``attr_target="prob"``, ecco's convention).
 
     ``x`` are input embeddings ``(batch, n_inputs, d_model)`` with ``n_inputs = rows.max() + 1``;
     target ``j`` is read from the logits at row ``rows[j]`` (its position minus one).
@@ -83,6 +88,7 @@ class TargetLogProbs:
         plan: ``"auto"``, ``"full"`` (one forward over the whole sequence) or ``"segments"``
             (KV-cache pieces; see the module docstring).
         target_batch_size: targets per batched backward (None: from ``CHUNK_BYTES``).
+        attr_target: ``"log_prob"`` or ``"prob"``.
     """
 
     def __init__(
@@ -93,7 +99,10 @@ class TargetLogProbs:
         *,
         plan: str = "auto",
         target_batch_size: int | None = None,
+        attr_target: str = "log_prob",
     ) -> None:
+        if attr_target not in ATTR_TARGETS:
+            raise ValueError(f"attr_target must be one of {list(ATTR_TARGETS)}, got {attr_target!r}")
         if plan not in PLANS:
             raise ValueError(f"plan must be one of {PLANS}, got {plan!r}")
         rows = torch.as_tensor(rows, dtype=torch.long).flatten()
@@ -109,6 +118,7 @@ class TargetLogProbs:
         self.target_ids = target_ids
         self.n_inputs = int(rows.max()) + 1
         self.plan = plan
+        self.attr_target = attr_target
         self.target_batch_size = target_batch_size
         self._ltk = _accepts(model, "logits_to_keep")
         self._cache_ok = _accepts(model, "past_key_values") and _accepts(model, "use_cache")
@@ -121,8 +131,8 @@ class TargetLogProbs:
         return int(self.rows.numel())
 
     # ---- forward pieces --------------------------------------------------------------------
-    def _logprobs(self, x: torch.Tensor, lo: int, js: Sequence[int], cache=None):
-        """Log-probs ``(batch, len(js))`` of targets ``js`` from the segment ``x`` starting at ``lo``."""
+    def _outputs(self, x: torch.Tensor, lo: int, js: Sequence[int], cache=None):
+        """``f`` ``(batch, len(js))`` of targets ``js`` from the segment ``x`` starting at ``lo``."""
         kwargs: dict = {"inputs_embeds": x}
         if self._cache_ok:
             kwargs["use_cache"] = cache is not None
@@ -138,15 +148,18 @@ class TargetLogProbs:
             return None, new_cache
         if logits.shape[1] != len(js):  # logits_to_keep not honoured: the model returned every row
             logits = logits[:, local]
-        lp = torch.log_softmax(logits.float(), dim=-1)
+        if self.attr_target == "prob":
+            lp = torch.softmax(logits.float(), dim=-1)
+        else:
+            lp = torch.log_softmax(logits.float(), dim=-1)
         ids = self.target_ids[list(js)].to(self._device)
         return lp[:, torch.arange(len(js), device=self._device), ids], new_cache
 
     def values(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, n_targets)`` log-probs of every target, no gradient (one plain forward)."""
+        """``(batch, n_targets)`` ``f`` of every target, no gradient (one plain forward)."""
         self._check_x(x)
         with torch.no_grad():
-            out, _ = self._logprobs(x[:, : self.n_inputs], 0, range(self.n_targets))
+            out, _ = self._outputs(x[:, : self.n_inputs], 0, range(self.n_targets))
         return out
 
     def _check_x(self, x: torch.Tensor) -> None:
@@ -188,7 +201,7 @@ class TargetLogProbs:
         return self._checked[key]
 
     def _run(self, x: torch.Tensor, pieces: list[tuple[int, int]]):
-        """Forward ``x`` piece by piece; ``[(target indices, log-probs (batch, k)), ...]``."""
+        """Forward ``x`` piece by piece; ``[(target indices, f (batch, k)), ...]``."""
         cache = None
         if len(pieces) > 1:
             from transformers import DynamicCache
@@ -198,7 +211,7 @@ class TargetLogProbs:
         rows = self.rows.tolist()
         for lo, hi in pieces:
             js = [j for j, r in enumerate(rows) if lo <= r < hi]
-            lp, new = self._logprobs(x[:, lo:hi], lo, js, cache)
+            lp, new = self._outputs(x[:, lo:hi], lo, js, cache)
             if cache is not None and new is not None:
                 cache = new
             if js:
@@ -230,6 +243,13 @@ class TargetLogProbs:
         is ``(s,)``. Saliency is ``points = x[None], weights = [1]``; integrated gradients pass
         the path points and the quadrature weights.
         """
+        return self.grads_and_values(points, weights)[0]
+
+    def grads_and_values(
+        self, points: torch.Tensor, weights: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(weighted_grads(points, weights), values at points (s, n_targets))`` from the same
+        forward pass."""
         self._check_x(points)
         s, _, d = points.shape
         weights = torch.as_tensor(weights, dtype=torch.float32, device=points.device)
@@ -237,16 +257,18 @@ class TargetLogProbs:
             raise ValueError(f"weights must have shape ({s},), got {tuple(weights.shape)}")
         x = points[:, : self.n_inputs].detach().clone().requires_grad_(True)
         total = torch.zeros(self.n_targets, self.n_inputs, d, dtype=torch.float32, device=x.device)
+        values = torch.zeros(s, self.n_targets, dtype=torch.float32, device=x.device)
         pieces = self.plan_for(x)
         with torch.enable_grad():
             outs = self._run(x, pieces)
             chunk = self._chunk(s, d)
             for js, lp in outs:
+                values[:, js] = lp.detach().float()
                 for c in range(0, len(js), chunk):
                     sub = list(range(c, min(c + chunk, len(js))))
                     g = _batched_vjp(lp, x, sub, weights)
                     total[[js[i] for i in sub]] += g.sum(1).float()
-        return total
+        return total, values
 
 
 def _batched_vjp(

@@ -33,8 +33,8 @@ class AttributionResult:
     """Gradient attribution of target tokens to the input tokens before them.
 
     Every attribution is taken on the input embeddings (the output of the embedding module,
-    i.e. ``inputs_embeds``) against the **log-probability** of each target token given the tokens
-    before it. A cell ``[j, s]`` is meaningful only where source ``s`` precedes target ``j``
+    i.e. ``inputs_embeds``) against ``f``: the **log-probability** of each target token given the
+    tokens before it (its probability with ``attr_target="prob"``, ecco's convention). A cell ``[j, s]`` is meaningful only where source ``s`` precedes target ``j``
     (``valid[j, s]``); elsewhere ``scores`` and ``norms`` are exactly 0 (a causal model's output
     cannot depend on later tokens, and the gradient there is exactly zero).
 
@@ -64,9 +64,10 @@ class AttributionResult:
     """``n_targets`` display strings of the targets."""
     target_positions: np.ndarray
     """``(n_targets,)`` int64 position of each target in ``tokens`` (``n_tokens − 1`` at most)."""
-    target_logprobs: np.ndarray
-    """``(n_targets,)`` float32 ``f(x)``: log-probability of each target given its prefix."""
-    baseline_logprobs: np.ndarray | None
+    target_values: np.ndarray
+    """``(n_targets,)`` float32 ``f(x)``: log-probability (or probability) of each target given
+    its prefix."""
+    baseline_values: np.ndarray | None
     """``(n_targets,)`` float32 ``f(baseline)`` (integrated gradients, DeepLift), or None."""
     tokens: list[str]
     """``n_tokens`` display strings of the whole sequence (sources, then trailing targets)."""
@@ -78,6 +79,8 @@ class AttributionResult:
     """``(n_tokens,)`` bool, True where a token starts a word (used by ``by_word``)."""
     generated: np.ndarray
     """``(n_tokens,)`` bool, True where ``lens.generate`` produced the token."""
+    attr_target: str = "log_prob"
+    """``"log_prob"`` or ``"prob"``: what ``f`` is."""
     grouping: str = "token"
     """``"token"`` or ``"word"`` (sources are whole words: scores and norms summed over the
     word's tokens, so rows still sum to 1 and completeness still holds)."""
@@ -90,6 +93,8 @@ class AttributionResult:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.attr_target not in ("log_prob", "prob"):
+            raise ValueError(f"attr_target must be 'log_prob' or 'prob', got {self.attr_target!r}")
         if self.grouping not in ("token", "word"):
             raise ValueError(f"grouping must be 'token' or 'word', got {self.grouping!r}")
         if self.scores.ndim != 2:
@@ -100,11 +105,11 @@ class AttributionResult:
         _check_shape("valid", self.valid, (m, s))
         _check_shape("target_ids", self.target_ids, (m,))
         _check_shape("target_positions", self.target_positions, (m,))
-        _check_shape("target_logprobs", self.target_logprobs, (m,))
+        _check_shape("target_values", self.target_values, (m,))
         _check_shape("source_spans", self.source_spans, (s, 2))
         _check_shape("word_starts", self.word_starts, (n,))
         _check_shape("generated", self.generated, (n,))
-        for name in ("delta", "baseline_logprobs"):
+        for name in ("delta", "baseline_values"):
             a = getattr(self, name)
             if a is not None:
                 _check_shape(name, a, (m,))
@@ -127,6 +132,14 @@ class AttributionResult:
     def n_sources(self) -> int:
         """Number of sources (columns)."""
         return int(self.scores.shape[1])
+
+    @property
+    def target_logprobs(self) -> np.ndarray:
+        """``(n_targets,)`` log-probability of each target given its prefix."""
+        if self.attr_target == "log_prob":
+            return self.target_values
+        with np.errstate(divide="ignore"):
+            return np.log(self.target_values)
 
     @property
     def completeness_gap(self) -> np.ndarray | None:

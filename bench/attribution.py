@@ -1,0 +1,215 @@
+"""Attribution over generated tokens: lmlens vs the per-step loop (ecco's algorithm) vs the floor.
+
+SmolLM2-135M, a 20-token prompt, 20 greedy tokens; every generated token is attributed to all
+tokens before it, against its log-probability, on the input embeddings.
+
+- loop: captum once per generated token on its prefix (ecco's algorithm: a forward over the
+  prefix with full logits, ``log_softmax(logits[:, -1])``, captum defaults otherwise, so IG puts
+  all 50 steps in one batch).
+- floor: one shared forward over the whole sequence (per IG chunk) with logits at the target
+  rows only, then one backward per target (``autograd.grad(..., retain_graph=True)``).
+- lmlens: ``lmlens.analyses.attribution.attribute`` (what ``lens.generate(...,
+  attribution=[...])`` runs).
+
+Variants are interleaved; saliency runs ``--rounds`` rounds, integrated gradients (n_steps=50,
+minutes on this CPU) one. Ratios come from the same run. Peak memory is the peak RSS above the
+RSS before the variant, sampled every 5 ms. ``max |Δ|`` compares lmlens with the loop over every
+target's per-token signed scores and per-dimension attributions.
+
+    .venv/bin/python bench/attribution.py            # ~8 min on 1 thread
+    .venv/bin/python bench/attribution.py --quick    # IG with n_steps=10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import lmlens  # noqa: E402
+from lmlens.analyses.attribution import attribute, gradients_on_inputs_only  # noqa: E402
+from lmlens.analyses.attribution._captum import captum_attr, ig_alphas  # noqa: E402
+
+PROMPT = (
+    "In a quiet village by the sea, an old fisherman told the children stories about the "
+    "great storms he had seen when he was young and strong"
+)
+
+
+class PeakRSS:
+    """Peak resident memory above the level at entry, sampled in a thread."""
+
+    def __init__(self, every: float = 0.005) -> None:
+        self.every, self.peak, self._stop = every, 0, threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * self._page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(self.every)
+
+    def __enter__(self) -> PeakRSS:
+        self.start = self._rss()
+        self.peak = self.start
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+
+    @property
+    def delta_mb(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def ecco_forward(model):
+    def f(emb: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(model(inputs_embeds=emb, use_cache=False).logits[:, -1].float(), -1)
+
+    return f
+
+
+def loop(model, x, positions, ids, method: str, n_steps: int) -> list[torch.Tensor]:
+    """captum once per target on its prefix (ecco's algorithm). Returns (p, d) per target."""
+    attr = captum_attr()
+    f = ecco_forward(model)
+    out = []
+    for p in positions:
+        t = int(ids[p])
+        if method == "saliency":
+            a = attr.Saliency(f).attribute(x[None, :p], target=t, abs=False)
+        else:
+            a = attr.IntegratedGradients(f).attribute(x[None, :p], target=t, n_steps=n_steps)
+        out.append(a[0].detach())
+    return out
+
+
+def floor(model, x, positions, ids, method: str, n_steps: int, chunk: int) -> list[torch.Tensor]:
+    """One shared forward (per IG chunk) + one backward per target."""
+    n = int(max(positions))
+    rows = torch.as_tensor(positions) - 1
+    tids = torch.as_tensor([int(ids[p]) for p in positions])
+    if method == "saliency":
+        alphas, weights = [1.0], [1.0]
+    else:
+        weights, alphas = ig_alphas(n_steps, "gausslegendre")
+    total = torch.zeros(len(positions), n, x.shape[-1])
+    for c in range(0, len(alphas), chunk):
+        a = torch.tensor(alphas[c:c + chunk])
+        w = torch.tensor(weights[c:c + chunk])
+        pts = (a[:, None, None] * x[None, :n]).requires_grad_(True)
+        logits = model(inputs_embeds=pts, use_cache=False, logits_to_keep=rows).logits.float()
+        lp = torch.log_softmax(logits, -1)[:, torch.arange(len(positions)), tids]
+        for j in range(len(positions)):
+            (g,) = torch.autograd.grad(lp[:, j], pts, grad_outputs=w, retain_graph=True)
+            total[j] += g.sum(0)
+    if method != "saliency":
+        total = total * x[None, :n]
+    return [total[j, :p] for j, p in enumerate(positions)]
+
+
+def ours(model, embed, ids, positions, method: str, n_steps: int):
+    """lmlens: an ``AttributionResult``."""
+    return attribute(model, ids, positions, embed=embed, method=method, n_steps=n_steps,
+                     progress=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
+    ap.add_argument("--rounds", type=int, default=3, help="saliency rounds")
+    ap.add_argument("--ig-steps", type=int, default=50)
+    ap.add_argument("--quick", action="store_true", help="IG with n_steps=10")
+    ap.add_argument("--no-ig", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.ig_steps = 10
+    torch.set_num_threads(args.threads)
+
+    lens = lmlens.load("smollm2")
+    model, embed = lens.model, lens.anatomy.embed_module(lens.model)
+    prompt = lens.tokenize(PROMPT)[:20]
+    trace = lens.generate(prompt, max_new_tokens=20, points=["logits"])
+    ids = trace.token_ids
+    positions = np.flatnonzero(trace.generated).tolist()
+    print(f"SmolLM2-135M · {len(prompt)}-token prompt · {len(positions)} generated tokens · "
+          f"torch {torch.__version__} · {torch.get_num_threads()} thread(s)")
+    print(f"text: {''.join(trace.tokens)!r}")
+    with torch.no_grad():
+        x = embed(ids[None])[0].detach()
+
+    def reduce(a) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(signed scores, normalised L2 norms) per target, over its prefix."""
+        if isinstance(a, list):
+            sc = [t.sum(-1).float().numpy() for t in a]
+            nr = [t.norm(dim=-1).float().numpy() for t in a]
+            return sc, [v / v.sum() for v in nr]
+        return ([a.scores[j, :p] for j, p in enumerate(positions)],
+                [a.norms[j, :p] for j, p in enumerate(positions)])
+
+    def compare(ref, got) -> tuple[float, float]:
+        """max |Δ| of signed scores and of normalised norms, over every target."""
+        (rs, rn), (gs, gn) = reduce(ref), reduce(got)
+        ds = max(float(np.abs(a - b).max()) for a, b in zip(rs, gs, strict=True))
+        dn = max(float(np.abs(a - b).max()) for a, b in zip(rn, gn, strict=True))
+        return ds, dn
+
+    def run_block(method: str, n_steps: int, rounds: int, chunk: int) -> None:
+        times: dict[str, list[float]] = {"loop": [], "floor": [], "lmlens": []}
+        mem: dict[str, float] = {}
+        outs: dict = {}
+        for _ in range(rounds):
+            for name in times:
+                with gradients_on_inputs_only(model), PeakRSS() as peak:
+                    t0 = time.perf_counter()
+                    if name == "loop":
+                        out = loop(model, x, positions, ids, method, n_steps)
+                    elif name == "floor":
+                        out = floor(model, x, positions, ids, method, n_steps, chunk)
+                    else:
+                        out = ours(model, embed, ids, positions, method, n_steps)
+                    times[name].append(time.perf_counter() - t0)
+                mem[name] = max(mem.get(name, 0.0), peak.delta_mb)
+                outs[name] = out
+        label = "saliency" if method == "saliency" else f"integrated gradients, n_steps={n_steps}"
+        print(f"\n{label} ({rounds} round{'s' if rounds > 1 else ''}, interleaved)")
+        print(f"{'variant':<8} {'min s':>8} {'median s':>9} {'peak RSS Δ':>11}  vs loop  vs floor")
+        best = {k: min(v) for k, v in times.items()}
+        for k, v in times.items():
+            print(f"{k:<8} {min(v):8.2f} {float(np.median(v)):9.2f} {mem[k]:9.0f} MB"
+                  f"  {best['loop'] / best[k]:6.2f}×  {best[k] / best['floor']:6.2f}")
+        ds, dn = compare(outs["loop"], outs["lmlens"])
+        fs, fn = compare(outs["loop"], outs["floor"])
+        r = outs["lmlens"]
+        scale = max(float(np.abs(v).max()) for v in reduce(outs["loop"])[0])
+        print(f"lmlens is {best['loop'] / best['lmlens']:.2f}× faster than the loop and takes "
+              f"{best['lmlens'] / best['floor']:.2f}× the floor's time")
+        print(f"max |Δ| vs loop: lmlens scores {ds:.1e}, norms {dn:.1e}; floor scores {fs:.1e}, "
+              f"norms {fn:.1e} (largest |score| {scale:.2f})")
+        if r.delta is not None:
+            print(f"IG convergence delta per target: max |δ| {np.abs(r.delta).max():.2e}, "
+                  f"median {np.median(np.abs(r.delta)):.2e}")
+
+    run_block("saliency", 1, args.rounds, 1)
+    if not args.no_ig:
+        run_block("integrated_gradients", args.ig_steps, 1, 10)
+
+
+if __name__ == "__main__":
+    main()

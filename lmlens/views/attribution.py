@@ -1,0 +1,187 @@
+"""The attribution view: ``AttributionResult``s → spec ``{"kind": "attribution", "version": 1}``.
+
+ecco's hover view: the text, where hovering a target token (the next token, a continuation, or
+a generated token) shades the tokens before it by their attribution to it; a click pins it.
+Buttons choose the method (when several were computed) and unsigned (share of L2 norm) or
+signed (sum over the hidden dimension) scores. Below, a target × source heatmap of every step;
+integrated gradients' convergence delta and DeepLift's note are shown
+(``js/src/views/attribution.js``).
+
+>>> import lmlens  # doctest: +SKIP
+>>> view = attribution_view(result)  # doctest: +SKIP
+>>> view.save_html("attribution.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..analyses.attribution import METHOD_LABELS, AttributionResult
+from ._budget import DEFAULT_MAX_BYTES, fit
+from ._encode import encode_array
+from ._format import format_prob, visible_token
+from .view import View
+
+#: Spec version written here; js/src/views/attribution.js reads up to its own VERSION.
+VERSION = 1
+#: Rows of the no-JS fallback table, and sources listed per row.
+FALLBACK_ROWS = 40
+FALLBACK_TOP = 3
+
+
+def _check(results: Sequence[AttributionResult]) -> list[AttributionResult]:
+    if isinstance(results, AttributionResult):
+        results = [results]
+    results = list(results)
+    if not results or not all(isinstance(r, AttributionResult) for r in results):
+        raise TypeError("results must be an AttributionResult or a non-empty list of them")
+    first = results[0]
+    for r in results[1:]:
+        if (r.tokens != first.tokens or not np.array_equal(r.target_positions, first.target_positions)
+                or r.grouping != first.grouping):
+            raise ValueError(
+                "all results of one attribution view must share tokens, targets and grouping"
+            )
+    names = [r.method for r in results]
+    if len(set(names)) != len(names):
+        raise ValueError(f"one result per method, got {names}")
+    return results
+
+
+def _cut(r: AttributionResult, m: int) -> AttributionResult:
+    """The first ``m`` targets (and the sources before the last of them)."""
+    from dataclasses import replace
+
+    if m >= r.n_targets:
+        return r
+    last = int(r.target_positions[m - 1])
+    keep = int(np.searchsorted(r.source_spans[:, 0], last))  # sources starting before it
+    return replace(
+        r,
+        scores=r.scores[:m, :keep], norms=r.norms[:m, :keep], valid=r.valid[:m, :keep],
+        delta=None if r.delta is None else r.delta[:m],
+        target_ids=r.target_ids[:m], target_tokens=r.target_tokens[:m],
+        target_positions=r.target_positions[:m], target_values=r.target_values[:m],
+        baseline_values=None if r.baseline_values is None else r.baseline_values[:m],
+        tokens=r.tokens[: last + 1], source_tokens=r.source_tokens[:keep],
+        source_spans=r.source_spans[:keep], word_starts=r.word_starts[: last + 1],
+        generated=r.generated[: last + 1],
+    )
+
+
+def _summary(r: AttributionResult) -> str:
+    j = r.n_targets - 1
+    row = np.where(r.valid[j], r.norms[j], -1.0)
+    top = int(np.argmax(row)) if r.n_sources else -1
+    what = (
+        f"{r.n_targets} target tokens, each attributed to every token before it"
+        if r.n_targets > 1 else f"the prediction of “{visible_token(r.target_tokens[0])}”"
+    )
+    f = "log-probability" if r.attr_target == "log_prob" else "probability"
+    text = f"{METHOD_LABELS[r.method]} of {what}, against the {f} of the target."
+    if top >= 0:
+        text += (
+            f" “{visible_token(r.target_tokens[j])}” leans most on "
+            f"“{visible_token(r.source_tokens[top])}” ({row[top] * 100:.0f}% of the attribution)."
+        )
+    return text
+
+
+def _method_spec(r: AttributionResult) -> dict:
+    return {
+        "name": r.method,
+        "label": METHOD_LABELS[r.method],
+        "scores": encode_array(r.scores, "float32"),
+        "norms": encode_array(r.norms, "float32"),
+        "delta": None if r.delta is None else encode_array(r.delta, "float32"),
+        "attr_target": r.attr_target,
+        "values": encode_array(r.target_values, "float32"),
+        "baseline_values": (
+            None if r.baseline_values is None else encode_array(r.baseline_values, "float32")
+        ),
+        "note": r.note,
+        "params": {k: v for k, v in r.params.items() if isinstance(v, (str, int, float))},
+    }
+
+
+def to_spec(results: Sequence[AttributionResult], *, limit: int | None = None) -> dict:
+    """The spec of ``results`` (one per method, same targets) for the first ``limit`` targets.
+
+    >>> spec = to_spec([result])  # doctest: +SKIP
+    >>> spec["kind"], [m["name"] for m in spec["methods"]]  # doctest: +SKIP
+    ('attribution', ['integrated_gradients'])
+    """
+    results = _check(results)
+    total = results[0].n_targets
+    m = total if limit is None else max(1, min(int(limit), total))
+    cut = [_cut(r, m) for r in results]
+    first = cut[0]
+    return {
+        "kind": "attribution",
+        "version": VERSION,
+        "title": "Input attribution",
+        "model_name": first.model_name,
+        "summary": _summary(first),
+        "tokens": list(first.tokens),
+        "generated": encode_array(first.generated, "uint8"),
+        "targets": encode_array(first.target_positions, "int32"),
+        "target_logprobs": encode_array(first.target_logprobs, "float32"),
+        "spans": encode_array(first.source_spans, "int32"),
+        "grouping": first.grouping,
+        "n_targets": total,
+        "methods": [_method_spec(r) for r in cut],
+    }
+
+
+def _fallback(r: AttributionResult) -> dict:
+    rows = []
+    for j in range(min(r.n_targets, FALLBACK_ROWS)):
+        share = np.where(r.valid[j], r.norms[j], -1.0)
+        order = np.argsort(-share, kind="stable")[:FALLBACK_TOP]
+        top = "  ".join(
+            f"{visible_token(r.source_tokens[s])} {share[s] * 100:.0f}%" for s in order if share[s] >= 0
+        )
+        rows.append({
+            "target": visible_token(r.target_tokens[j]),
+            "prob": format_prob(float(np.exp(r.target_logprobs[j]))),
+            "delta": "" if r.delta is None else f"{r.delta[j]:+.2g}",
+            "top": top,
+        })
+    return {
+        "rows": rows,
+        "more_rows": max(0, r.n_targets - FALLBACK_ROWS),
+        "method": METHOD_LABELS[r.method],
+        "note": r.note,
+        "has_delta": r.delta is not None,
+    }
+
+
+def attribution_view(
+    results: AttributionResult | Sequence[AttributionResult],
+    *,
+    group: str = "token",
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    theme: str = "auto",
+) -> View:
+    """The attribution view of one result or of several (one per method, same targets; the
+    first is shown first and is ``view.result``). ``group="word"`` merges sources into words.
+    Over ``max_bytes`` the view shows the first targets that fit and says so.
+
+    >>> view = attribution_view([ig_result, saliency_result])  # doctest: +SKIP
+    >>> view.result.method  # doctest: +SKIP
+    'integrated_gradients'
+    """
+    if group not in ("token", "word"):
+        raise ValueError(f"group must be 'token' or 'word', got {group!r}")
+    results = _check(results)
+    if group == "word":
+        results = [r.by_word() for r in results]
+
+    def build(m: int) -> View:
+        spec = to_spec(results, limit=m)
+        return View(spec, results[0], fallback=_fallback(_cut(results[0], m)),
+                    max_bytes=max_bytes, theme=theme)
+
+    return fit(build, results[0].n_targets, max_bytes=max_bytes, unit="target tokens")

@@ -1,0 +1,149 @@
+"""The rankings view: ``RankingsResult`` → spec ``{"kind": "rankings", "version": 1}``.
+
+A layer × token grid (last layer on top) coloured by the rank of the target token at each
+layer, on a log scale; a toggle shows probabilities instead. Hovering a cell shows the token,
+its rank and probability and that layer's top-5 there; a click pins it
+(``js/src/views/rankings.js``). Generated tokens are marked.
+
+>>> import lmlens  # doctest: +SKIP
+>>> view = rankings_view(lmlens.load("smollm2").trace("The capital of France is"))  # doctest: +SKIP
+>>> view.save_html("rankings.html"); view.figure().savefig("rankings.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..analyses.logit_lens import POINTS, RankingsResult, rankings
+from ..capture import Trace
+from ._budget import DEFAULT_MAX_BYTES, fit
+from ._encode import encode_array
+from ._format import format_prob, visible_token
+from ._lens_common import FigureView, layer_label, vocab
+
+#: Spec version written here; js/src/views/rankings.js reads up to its own VERSION.
+VERSION = 1
+#: Positions in the no-JS fallback table.
+FALLBACK_COLUMNS = 24
+
+_TARGET_WORDS = {
+    "output": "the token the model finally outputs",
+    "next": "the next token of the text",
+    "input": "the token at the position itself",
+    "given": "the token chosen for each position",
+}
+
+
+def settle_layers(ranks: np.ndarray) -> np.ndarray:
+    """``(n_positions,)``: the first layer from which the rank stays 1 to the end (-1: never).
+
+    >>> settle_layers(np.array([[5, 1], [1, 2], [1, 1]])).tolist()
+    [1, 2]
+    """
+    top = ranks == 1
+    stays = np.flip(np.cumprod(np.flip(top, 0), 0), 0).astype(bool)  # top from here to the end
+    first = np.argmax(stays, axis=0)
+    return np.where(stays.any(0), first, -1)
+
+
+def _summary(r: RankingsResult) -> str:
+    what = _TARGET_WORDS[r.target]
+    settle = settle_layers(r.ranks)
+    ok = settle[settle >= 0]
+    head = (f"{r.n_layers} layers × {r.n_positions:,} positions: the rank (1 = top) of "
+            f"{what} at each layer, decoded through the model's final norm and head.")
+    if ok.size == 0:
+        return head + " No position has its target at rank 1 in the last layers."
+    med = int(np.median(ok))
+    tail = f" Median over positions: it is the top token from layer {layer_label(r.layer_names[med])} on"
+    never = r.n_positions - ok.size
+    return head + tail + (f"; {never:,} position{'s' if never != 1 else ''} never settle." if never else ".")
+
+
+def to_spec(result: RankingsResult, *, limit: int | None = None) -> dict:
+    """The spec for the first ``limit`` positions (all by default).
+
+    >>> to_spec(result)["kind"]  # doctest: +SKIP
+    'rankings'
+    """
+    if not isinstance(result, RankingsResult):
+        raise TypeError(f"result must be a RankingsResult, got {type(result).__name__}")
+    r = result
+    n = r.n_positions
+    m = n if limit is None else max(1, min(int(limit), n))
+    return {
+        "kind": "rankings",
+        "version": VERSION,
+        "title": "Logit lens: rank at every layer",
+        "model_name": r.model_name,
+        "summary": _summary(r),
+        "notices": list(r.notes),
+        "target": r.target,
+        "lm_kind": r.kind,
+        "n_positions": n,
+        "k": r.k,
+        "layer_names": list(r.layer_names),
+        "layer_labels": [layer_label(x) for x in r.layer_names],
+        "tokens": list(r.tokens[:m]),
+        "token_ids": encode_array(r.input_ids[:m], "int32"),
+        "target_ids": encode_array(r.token_ids[:m], "int32"),
+        "ranks": encode_array(np.minimum(r.ranks[:, :m], 2**31 - 1), "int32"),
+        "probs": encode_array(r.probs[:, :m], "float32"),
+        "top_ids": encode_array(r.top_ids[:, :m], "int32"),
+        "top_probs": encode_array(r.top_probs[:, :m], "float16"),
+        "generated": encode_array(r.generated[:m], "uint8"),
+        **vocab(r.strings, r.token_ids[:m], r.top_ids[:, :m]),
+    }
+
+
+def _fallback(r: RankingsResult, m: int) -> dict:
+    """Data for templates/fallback/rankings.html.j2: a table of ranks, last layer first."""
+    cols = min(m, FALLBACK_COLUMNS)
+    rows = []
+    for i in range(r.n_layers - 1, -1, -1):
+        rows.append({
+            "label": layer_label(r.layer_names[i]),
+            "cells": [{"rank": f"{int(r.ranks[i, p]):,}", "title": format_prob(r.probs[i, p])}
+                      for p in range(cols)],
+        })
+    return {
+        "inputs": [visible_token(t) for t in r.tokens[:cols]],
+        "targets": [visible_token(r.strings[int(t)]) for t in r.token_ids[:cols]],
+        "rows": rows,
+        "more_columns": max(0, m - cols),
+    }
+
+
+def rankings_view(
+    x: Trace | RankingsResult,
+    *,
+    target: str | Sequence[int] | np.ndarray = "output",
+    topk: int = 5,
+    progress=None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    theme: str = "auto",
+) -> FigureView:
+    """The rankings view of a ``Trace`` (computed with ``target``/``topk``) or a result.
+
+    Over ``max_bytes`` it shows the first positions that fit and says so.
+
+    >>> view = rankings_view(trace)  # doctest: +SKIP
+    >>> view.result.ranks.shape  # doctest: +SKIP
+    (31, 6)
+    """
+    if isinstance(x, RankingsResult):
+        result = x
+    elif isinstance(x, Trace):
+        result = rankings(x, target=target, topk=topk, progress=progress)
+    else:
+        raise TypeError(f"x must be a Trace or a RankingsResult, got {type(x).__name__} "
+                        f"(trace a text with lens.trace(text, points={POINTS!r}))")
+    from .logit_lens_figures import rankings_figure
+
+    def build(m: int) -> FigureView:
+        return FigureView(to_spec(result, limit=m), result, figure=rankings_figure,
+                          fallback=_fallback(result, m), max_bytes=max_bytes, theme=theme)
+
+    return fit(build, result.n_positions, max_bytes=max_bytes, unit="tokens")

@@ -1,0 +1,152 @@
+"""``lens.attribution`` and ``lens.generate(..., attribution=[...])``: targets sliced from one
+tokenization, the batched generation path equal to a per-step captum loop, reuse of what
+``generate`` computed, clear errors naming the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_attribution import assert_matches_captum
+from tiny import tiny_lens
+
+import lmlens.analyses.attribution as A
+from lmlens.analyses.attribution import METHODS, AttributionResult
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture(params=["gpt2", "llama"])
+def lens(request):
+    return tiny_lens(request.param)
+
+
+def test_generate_batched_equals_per_step_captum_loop(lens):
+    options = {m: ({"n_steps": 20} if m == "integrated_gradients" else {}) for m in METHODS}
+    trace = lens.generate(PROMPT, max_new_tokens=6, points=["logits"], attribution=options)
+    store = trace.extras["attribution"]
+    assert sorted(store) == sorted(METHODS)
+    gen = np.flatnonzero(trace.generated)
+    for method in METHODS:
+        r = store[method]
+        assert isinstance(r, AttributionResult) and r.method == method
+        np.testing.assert_array_equal(r.target_positions, gen)
+        np.testing.assert_array_equal(r.target_ids, trace.token_ids[gen].numpy())
+        assert r.tokens == trace.tokens and r.target_tokens == [trace.tokens[p] for p in gen]
+        assert r.n_sources == trace.n_positions - 1
+        # captum, once per generated token, on the prefix before it (ecco's algorithm)
+        assert_matches_captum(lens.model, r, trace.token_ids, n_steps=20)
+
+
+def test_attribution_of_a_generated_trace_reuses_results(gpt2_lens, monkeypatch):
+    trace = gpt2_lens.generate(PROMPT, max_new_tokens=4, points=["logits"],
+                               attribution=["integrated_gradients", "saliency"])
+    stored = trace.extras["attribution"]["integrated_gradients"]
+
+    def nope(*a, **k):
+        raise AssertionError("recomputed what generate already computed")
+
+    monkeypatch.setattr(A, "attribute", nope)
+    view = gpt2_lens.attribution(trace, method="integrated_gradients")
+    assert view.result is stored
+    assert [m["name"] for m in view.spec["methods"]] == ["integrated_gradients", "saliency"]
+    view = gpt2_lens.attribution(trace, method="saliency", n_steps=50)  # n_steps: IG only
+    assert view.result is trace.extras["attribution"]["saliency"]
+
+
+def test_other_options_recompute_and_store(gpt2_lens):
+    trace = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"],
+                               attribution={"integrated_gradients": {"n_steps": 8}})
+    old = trace.extras["attribution"]["integrated_gradients"]
+    assert old.params["n_steps"] == 8
+    view = gpt2_lens.attribution(trace, n_steps=16)
+    assert view.result is not old and view.result.params["n_steps"] == 16
+    assert trace.extras["attribution"]["integrated_gradients"] is view.result
+    view = gpt2_lens.attribution(trace, method="deeplift")  # a new method joins the store
+    assert set(trace.extras["attribution"]) == {"integrated_gradients", "deeplift"}
+    assert [m["name"] for m in view.spec["methods"]] == ["deeplift", "integrated_gradients"]
+
+
+def test_next_token_is_the_greedy_prediction(lens):
+    ids = lens.tokenize(PROMPT)
+    with torch.no_grad():
+        want = int(lens.model(input_ids=ids[None]).logits[0, -1].argmax())
+    r = lens.attribution(PROMPT, method="saliency").result
+    assert r.target_ids.tolist() == [want] and r.target_positions.tolist() == [len(ids)]
+    assert r.n_sources == len(ids) and r.tokens[: len(ids)] == lens.trace(PROMPT, points=["logits"]).tokens
+    full = torch.cat([ids, torch.tensor([want])])
+    assert_matches_captum(lens.model, r, full)
+
+
+def test_target_token_id(gpt2_lens):
+    r = gpt2_lens.attribution(PROMPT, method="input_x_gradient", target=7).result
+    assert r.target_ids.tolist() == [7]
+
+
+def test_continuation_is_sliced_from_the_full_tokenization(lens):
+    text = "The capital of France is Paris. The quick brown fox"
+    ids = lens.tokenize(text)
+    r = lens.attribution(text, target=" brown fox", method="integrated_gradients", n_steps=20).result
+    tail = lens.tokenizer.decode(ids[r.target_positions[0]:].tolist())
+    assert tail.strip() == "brown fox"
+    np.testing.assert_array_equal(r.target_ids, ids[r.target_positions].numpy())
+    assert r.target_positions.tolist() == list(range(r.target_positions[0], len(ids)))
+    assert_matches_captum(lens.model, r, ids, n_steps=20)
+    # the same on a trace of that text
+    r2 = lens.attribution(lens.trace(text, points=["logits"]), target=" brown fox",
+                          method="integrated_gradients", n_steps=20).result
+    np.testing.assert_allclose(r2.scores, r.scores, atol=1e-6)
+
+
+def test_group_word(gpt2_lens):
+    view = gpt2_lens.attribution("The capital of France is Paris", target=" Paris",
+                                 method="saliency", group="word")
+    r = view.result
+    assert r.grouping == "word" and view.spec["grouping"] == "word"
+    np.testing.assert_allclose(r.norms.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "lrp"}, "method: each method must be one of"),
+        ({"method": []}, "method must be"),
+        ({"target": ""}, "target must be a non-empty string"),
+        ({"target": "The capital of France is Paris and more"}, "target .* must be shorter than the text"),
+        ({"target": " London"}, "not a continuation"),
+        ({"target": "aris"}, "token boundary"),
+        ({"target": 10**9}, "target token id"),
+        ({"target": 1.5}, "target must be None"),
+        ({"group": "sentence"}, "group must be one of"),
+        ({"baseline": "mean"}, "baseline must be one of"),
+        ({"n_steps": -1}, "n_steps"),
+    ],
+)
+def test_bad_input_names_the_argument(gpt2_lens, kwargs, match):
+    exc = TypeError if isinstance(kwargs.get("target"), float) else ValueError
+    with pytest.raises(exc, match=match):
+        gpt2_lens.attribution("The capital of France is Paris", **kwargs)
+
+
+def test_generate_checks_methods_before_generating(gpt2_lens, monkeypatch):
+    def nope(*a, **k):
+        raise AssertionError("generated before checking attribution=")
+
+    monkeypatch.setattr(gpt2_lens.model, "generate", nope)
+    with pytest.raises(ValueError, match="attribution"):
+        gpt2_lens.generate(PROMPT, attribution=["saliency", "occlusion"])
+    with pytest.raises(ValueError, match="unknown options"):
+        gpt2_lens.generate(PROMPT, attribution={"saliency": {"steps": 3}})
+
+
+def test_masked_models_are_refused():
+    bert = tiny_lens("bert")
+    with pytest.raises(ValueError, match="causal"):
+        bert.attribution("The capital of France is [MASK].")
+
+
+def test_generate_without_attribution_is_unchanged(gpt2_lens):
+    trace = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"])
+    assert "attribution" not in trace.extras
