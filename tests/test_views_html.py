@@ -33,9 +33,18 @@ def test_runtime_is_inlinable():
     assert "<!--" not in js
     assert not re.search(r"https?://", js)
     assert "document.write" not in js
-    assert len(js.encode()) < 60_000, "the runtime is inlined into every output: keep it small"
     for mod in _html.js_modules():  # every file of js/src goes in
         assert mod["path"] in js
+
+
+def test_each_output_inlines_only_the_modules_it_draws_with():
+    js = _html.runtime_js(["predictions"])
+    assert len(js.encode()) < 40_000, "the runtime is inlined into every output: keep it small"
+    paths = [m["path"] for m in _html.js_modules(["predictions"])]
+    assert "index.js" in paths and "views/predictions.js" in paths and "decode.js" in paths
+    assert not any(p.startswith("views/") and p != "views/predictions.js" for p in paths)
+    html = View({"kind": "predictions", "version": 1}).to_html()
+    assert '"views/predictions.js"' in html and '"views/rankings.js"' not in html
 
 
 def test_runtime_source_files_are_inlinable():

@@ -67,28 +67,68 @@ def _strip_comments(source: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def js_modules() -> list[dict[str, str]]:
-    """``[{"path": "views/predictions.js", "source": ...}, ...]``: every runtime file, sorted."""
+_REQUIRE = re.compile(r"""require\(\s*["'](\.{1,2}/[^"']+)["']\s*\)""")
+
+
+def _resolve(base: str, rel: str) -> str:
+    parts: list[str] = base.split("/")[:-1]
+    for piece in rel.split("/"):
+        if piece == "..":
+            parts.pop()
+        elif piece not in (".", ""):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _all_modules() -> dict[str, str]:
     root = js_dir()
-    mods = []
+    mods: dict[str, str] = {}
     for p in sorted(root.rglob("*.js")):
         rel = p.relative_to(root).as_posix()
         source = _strip_comments(p.read_text(encoding="utf-8"))
         bad = _FORBIDDEN.search(source)
         if bad:
             raise ValueError(f"js/src/{rel} contains {bad.group(0)!r}, which an inlined script must not hold")
-        mods.append({"path": rel, "source": source})
+        mods[rel] = source
     return mods
 
 
-@lru_cache(maxsize=1)
-def runtime_js() -> str:
-    """The whole JS runtime as one expression whose value is ``js/src/index.js``'s exports."""
-    code = environment().get_template("runtime.js.j2").render(modules=js_modules()).strip()
+def js_modules(kinds: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """``[{"path": "views/predictions.js", "source": ...}, ...]``, sorted by path.
+
+    ``kinds=None`` gives every runtime file; otherwise ``index.js`` and ``views/<kind>.js`` for
+    each kind, with everything they ``require`` (an output carries only the code it draws with).
+    """
+    mods = _all_modules()
+    if kinds is None:
+        return [{"path": k, "source": v} for k, v in mods.items()]
+    todo = ["index.js"] + [f"views/{k}.js" for k in kinds]
+    seen: set[str] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        if path not in mods:
+            raise ValueError(f"no JS module {path!r} in js/src")
+        seen.add(path)
+        todo.extend(_resolve(path, r) for r in _REQUIRE.findall(mods[path]))
+    return [{"path": k, "source": mods[k]} for k in sorted(seen)]
+
+
+@lru_cache(maxsize=64)
+def _runtime(kinds: tuple[str, ...] | None) -> str:
+    code = environment().get_template("runtime.js.j2").render(modules=js_modules(kinds)).strip()
     bad = _FORBIDDEN.search(code)
     if bad:  # pragma: no cover - js_modules checks each file
         raise ValueError(f"the JS runtime contains {bad.group(0)!r}")
     return code
+
+
+def runtime_js(kinds: Sequence[str] | None = None) -> str:
+    """The JS runtime as one expression whose value is ``js/src/index.js``'s exports: for the
+    given view kinds only (what an output needs), or every view when ``kinds`` is None."""
+    return _runtime(None if kinds is None else tuple(sorted(set(kinds))))
 
 
 def check_spec(spec: Mapping) -> None:
@@ -147,7 +187,7 @@ def render_fragment(
         spec=spec,
         fb=fallback,
         fallback_template=fallback_template(spec["kind"]),
-        runtime=runtime_js() if runtime else None,
+        runtime=runtime_js([spec["kind"]]) if runtime else None,
         version=_version(),
     )
 
@@ -161,13 +201,14 @@ def render_page(
     footer: str | None = None,
 ) -> str:
     """A standalone page: ``sections`` are ``{"title": str | None, "html": fragment}`` dicts
-    whose fragments were rendered with ``runtime=False``; the runtime goes in once."""
+    whose fragments were rendered with ``runtime=False``; the runtime goes in once, with the
+    modules of the sections' ``"kind"`` values."""
     return environment().get_template("page.html.j2").render(
         sections=sections,
         title=title,
         heading=heading,
         intro=intro,
         footer=footer,
-        runtime=runtime_js(),
+        runtime=runtime_js([s["kind"] for s in sections if s.get("kind")]),
         version=_version(),
     )

@@ -29,7 +29,7 @@ def _section(item: Section) -> dict:
         check_size(len(html.encode("utf-8")), body.max_bytes, body.kind)
         if title == body.spec.get("title"):  # the view shows its own title
             title = None
-        return {"title": title, "html": html}
+        return {"title": title, "html": html, "kind": body.kind}
     if isinstance(body, str):
         return {"title": title, "note": body}
     raise TypeError(f"a page section is a View or (title, View | str), got {type(item).__name__}")

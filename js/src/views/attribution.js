@@ -302,9 +302,17 @@ function render({ model, el }) {
     if (mm.note) noteBox.appendChild(h("p", { text: `${mm.label}: ${mm.note}` }));
     if (mm.delta) {
       let worst = 0;
-      for (let j = 0; j < m; j++) worst = Math.max(worst, Math.abs(mm.delta[j]));
+      let rel = 0;
+      for (let j = 0; j < m; j++) {
+        const d = Math.abs(mm.delta[j]);
+        worst = Math.max(worst, d);
+        if (mm.values && mm.base) rel = Math.max(rel, d / Math.max(1e-6, Math.abs(mm.values[j] - mm.base[j])));
+      }
+      const advice = rel > 0.1 && mm.name === "integrated_gradients"
+        ? " Gaps this large mean the path integral has not converged: try more n_steps, another baseline, or attr_target=\"prob\"."
+        : "";
       noteBox.appendChild(h("p", {
-        text: `Completeness: each target's attributions should add up to f(input) − f(baseline), with f = ${mm.f}(target); the largest gap (δ) here is ${formatSigned(worst)}.${worst > 0.1 && mm.name === "integrated_gradients" ? " A large δ means the path integral has not converged: try more n_steps, another baseline, or attr_target=\"prob\"." : ""}`,
+        text: `Completeness: each target's attributions should add up to f(input) − f(baseline), with f = ${mm.f}(target); the largest gap here is δ = ${formatSigned(worst)}.${advice}`,
       }));
     }
     noteBox.hidden = !noteBox.firstChild;

@@ -22,6 +22,9 @@ from .methods import METHOD_FUNCTIONS
 from .result import METHODS, AttributionResult, group_sources
 
 GROUPINGS = ("token", "word")
+#: Bytes the per-dimension attributions of one group of targets may take
+#: (``n_targets × n_inputs × d_model`` float32); more targets run in several groups.
+ACCUMULATOR_BYTES = 512 * 2**20
 
 
 def check_method(method: object) -> str:
@@ -79,7 +82,8 @@ def baseline_embeddings(
     )
 
 
-def _reduce(attr: torch.Tensor, positions: np.ndarray) -> tuple[np.ndarray, ...]:
+def _reduce(attr: torch.Tensor, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_targets, n, d)`` → signed sums and row-normalised L2 norms ``(n_targets, n)``."""
     n = attr.shape[1]
     valid = np.arange(n)[None, :] < positions[:, None]
     v = torch.as_tensor(valid, device=attr.device)
@@ -88,7 +92,7 @@ def _reduce(attr: torch.Tensor, positions: np.ndarray) -> tuple[np.ndarray, ...]
     norms = attr.norm(dim=-1)
     total = norms.sum(-1, keepdim=True)
     norms = torch.where(total > 0, norms / total.clamp_min(torch.finfo(norms.dtype).tiny), norms)
-    return scores.cpu().numpy(), norms.cpu().numpy(), valid
+    return scores.cpu().numpy(), norms.cpu().numpy()
 
 
 def attribute(
@@ -171,47 +175,66 @@ def attribute(
             raise ValueError(f"{name} must have shape ({n_tokens},), got {a.shape}")
 
     n_inputs = int(pos.max())
+    m = int(pos.size)
     device = next(model.parameters()).device
+    scores = np.zeros((m, n_inputs), np.float32)
+    norms = np.zeros((m, n_inputs), np.float32)
+    values = np.zeros(m, np.float32)
+    delta = base_values = None
+    note = ""
+    options: dict = {"progress": progress}
+    if method == "integrated_gradients":
+        options.update(n_steps=n_steps, method=ig_method, internal_batch_size=internal_batch_size)
     with gradients_on_inputs_only(model):
         with torch.no_grad():
             x = embed(ids_t[:n_inputs].to(device)).detach()
         b = baseline_embeddings(baseline, x, embed)
-        f = TargetFunctions(
-            model, torch.as_tensor(pos - 1), ids_t[pos], plan=plan,
-            target_batch_size=target_batch_size, attr_target=attr_target,
-        )
-        options: dict = {"progress": progress}
-        if method == "integrated_gradients":
-            options.update(n_steps=n_steps, method=ig_method, internal_batch_size=internal_batch_size)
-        out = METHOD_FUNCTIONS[method](f, x, b, **options)
-    scores, norms, valid = _reduce(out.attr, pos)
+        per_target = max(1, n_inputs * int(x.shape[-1]) * 4 * 2)
+        size = max(1, ACCUMULATOR_BYTES // per_target)
+        for lo in range(0, m, size):  # bounded memory: a group of targets at a time
+            g = pos[lo:lo + size]
+            n_g = int(g.max())
+            f = TargetFunctions(
+                model, torch.as_tensor(g - 1), ids_t[g], plan=plan,
+                target_batch_size=target_batch_size, attr_target=attr_target,
+            )
+            out = METHOD_FUNCTIONS[method](f, x[:n_g], b[:n_g], **options)
+            sc, nr = _reduce(out.attr, g)
+            scores[lo:lo + len(g), :n_g] = sc
+            norms[lo:lo + len(g), :n_g] = nr
+            values[lo:lo + len(g)] = out.values.detach().float().cpu().numpy()
+            if out.delta is not None:
+                if delta is None:
+                    delta, base_values = np.zeros(m, np.float32), np.zeros(m, np.float32)
+                delta[lo:lo + len(g)] = out.delta.detach().float().cpu().numpy()
+                base_values[lo:lo + len(g)] = out.baseline_values.detach().float().cpu().numpy()
+            note = out.note
+            out = None  # free this group's (targets, n, d) attributions before the next
+    valid = np.arange(n_inputs)[None, :] < pos[:, None]
     params: dict = {"attr_target": attr_target}
     if method in ("integrated_gradients", "deeplift"):
         params["baseline"] = baseline if isinstance(baseline, (str, int)) else "tensor"
     if method == "integrated_gradients":
         params.update(n_steps=n_steps, ig_method=ig_method)
 
-    def np_or_none(t: torch.Tensor | None) -> np.ndarray | None:
-        return None if t is None else t.detach().float().cpu().numpy()
-
     result = AttributionResult(
         method=method,
-        scores=scores.astype(np.float32),
-        norms=norms.astype(np.float32),
-        delta=np_or_none(out.delta),
+        scores=scores,
+        norms=norms,
+        delta=delta,
         valid=valid,
         target_ids=ids_t[pos].numpy().astype(np.int64),
         target_tokens=[tokens[p] for p in pos],
         target_positions=pos,
-        target_values=np_or_none(out.values),
-        baseline_values=np_or_none(out.baseline_values),
+        target_values=values,
+        baseline_values=base_values,
         attr_target=attr_target,
         tokens=tokens,
         source_tokens=tokens[:n_inputs],
         source_spans=np.stack([np.arange(n_inputs), np.arange(1, n_inputs + 1)], 1).astype(np.int64),
         word_starts=word_starts,
         generated=generated,
-        note=out.note,
+        note=note,
         params=params,
         model_name=model_name,
     )
