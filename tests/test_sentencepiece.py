@@ -2,13 +2,10 @@
 through ``lmlens.load(folder)``: the tokenizer works, the appended ``</s>`` is dropped for a causal
 LM, and Japanese tokens display as text."""
 
-import io
 import json
 
 import pytest
-import torch
-import transformers as T
-from tiny import CORPUS
+from tiny import rinna_like_folder
 
 import lmlens
 
@@ -17,24 +14,7 @@ spm = pytest.importorskip("sentencepiece")
 
 @pytest.fixture(scope="module")
 def rinna_like(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rinna_like")
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS * 5), model_writer=buf, vocab_size=90, model_type="unigram",
-        pad_id=0, unk_id=1, bos_id=2, eos_id=3, character_coverage=1.0, minloglevel=2,
-    )
-    (d / "spiece.model").write_bytes(buf.getvalue())
-    (d / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "T5Tokenizer", "do_lower_case": True, "eos_token": "</s>",
-        "unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "extra_ids": 0,
-    }))
-    torch.manual_seed(0)
-    cfg = T.GPT2Config(n_layer=2, n_embd=32, n_head=4, vocab_size=90, n_positions=64,
-                       bos_token_id=2, eos_token_id=3)
-    model = T.GPT2LMHeadModel(cfg)
-    assert sum(p.numel() for p in model.parameters()) < 100_000
-    model.save_pretrained(d)
-    return d
+    return rinna_like_folder(tmp_path_factory.mktemp("rinna_like"))
 
 
 def test_folder_with_sentencepiece_tokenizer(rinna_like):

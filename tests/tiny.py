@@ -106,3 +106,41 @@ def tiny_lens(model_type: str, n_layers: int = 2):
 
     model, tok = tiny_model(model_type, n_layers=n_layers)
     return lmlens.Lens(model, tok)
+
+
+def rinna_like_folder(dest, sentences=CORPUS, *, vocab_size: int = 90, n_positions: int = 64):
+    """Write a rinna-style model folder to ``dest`` and return it: a T5Tokenizer over a
+    sentencepiece ``spiece.model`` trained on ``sentences`` (it appends ``</s>``, ids 0-3 =
+    pad, unk, bos, eos as in rinna) and random tiny GPT-2 weights. Every character of
+    ``sentences`` is in the vocabulary; ``vocab_size`` is a soft limit (at least the number of
+    characters + 4 is used, and at most what the sentences yield). Needs ``sentencepiece``."""
+    import io
+    import json
+    from pathlib import Path
+
+    import sentencepiece as spm
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    n_chars = len(set("".join(sentences)) - {" "})
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(list(sentences) * 5), model_writer=buf,
+        vocab_size=max(vocab_size, n_chars + 5), hard_vocab_limit=False, model_type="unigram",
+        pad_id=0, unk_id=1, bos_id=2, eos_id=3, character_coverage=1.0, minloglevel=2,
+    )
+    (dest / "spiece.model").write_bytes(buf.getvalue())
+    vocab_size = spm.SentencePieceProcessor(model_proto=buf.getvalue()).get_piece_size()
+    (dest / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "T5Tokenizer", "do_lower_case": True, "eos_token": "</s>",
+        "unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "extra_ids": 0,
+    }))
+    torch.manual_seed(0)
+    cfg = T.GPT2Config(n_layer=2, n_embd=32, n_head=4, vocab_size=vocab_size,
+                       n_positions=n_positions, bos_token_id=2, eos_token_id=3)
+    model = T.GPT2LMHeadModel(cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    if n_params >= MAX_PARAMS:
+        raise AssertionError(f"rinna-like model is not tiny: {n_params} parameters")
+    model.save_pretrained(dest)
+    return dest

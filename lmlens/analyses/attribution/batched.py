@@ -230,10 +230,13 @@ class TargetFunctions:
         return [(0, self.n_inputs)]
 
     # ---- gradients -------------------------------------------------------------------------
-    def _chunk(self, batch: int, d_model: int) -> int:
+    def _chunk(self, batch: int, d_model: int, k_rows: int) -> int:
+        """Targets per batched backward: each holds ~4 ``(batch, n, d_model)`` buffers and,
+        through the softmax, ~2 ``(batch, k_rows, d_vocab)`` ones."""
         if self.target_batch_size is not None:
             return self.target_batch_size
-        per_target = max(1, batch * self.n_inputs * d_model * 4 * 4)  # ~4 d_model-wide buffers
+        vocab = int(getattr(getattr(self.model, "config", None), "vocab_size", 0) or 0)
+        per_target = max(1, batch * 4 * (self.n_inputs * d_model * 4 + k_rows * vocab * 2))
         return max(1, min(self.n_targets, CHUNK_BYTES // per_target))
 
     def weighted_grads(self, points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -261,9 +264,9 @@ class TargetFunctions:
         pieces = self.plan_for(x)
         with torch.enable_grad():
             outs = self._run(x, pieces)
-            chunk = self._chunk(s, d)
             for js, lp in outs:
                 values[:, js] = lp.detach().float()
+                chunk = self._chunk(s, d, len(js))
                 for c in range(0, len(js), chunk):
                     sub = list(range(c, min(c + chunk, len(js))))
                     g = _batched_vjp(lp, x, sub, weights)
