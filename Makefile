@@ -28,7 +28,7 @@ browser:
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
 demo: $(STAMP)
-	$(VPY) -m lmlens report "The capital of France is" --model smollm2 -o report.html
+	$(VPY) -m lmlens report "The capital of France is" --model smollm2 --generate 6 -o report.html
 
 test: $(STAMP) browser
 	$(VPY) -m ruff check lmlens tests bench

@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--model", "-m", default="smollm2", help="'smollm2', 'minilm', a Hugging Face id or a local folder (default: smollm2)")
     r.add_argument("--output", "-o", default="report.html", help="where to write the page (default: report.html)")
     r.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    r.add_argument("--generate", "-g", type=int, default=0, metavar="N",
+                   help="first continue the text by N greedy tokens; views mark them (default: 0)")
     r.add_argument("--strict", action="store_true", help="fail if any view fails instead of noting it on the page")
     return p
 
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lmlens.report import save_report
 
         lens = lmlens.load(args.model, device=args.device)
-        path = save_report(lens, args.text, args.output, strict=args.strict)
+        path = save_report(lens, args.text, args.output, strict=args.strict, generate=args.generate)
         print(path)
         return 0
     return 2  # pragma: no cover - argparse requires a command

@@ -31,7 +31,9 @@ REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
     ("Logit lens: rank at every layer", lambda lens, text: lens.rankings(text)),
     ("Logit lens: top tokens of every layer", lambda lens, text: lens.layer_predictions(text)),
     ("Logit lens: the final top 3 across layers", lambda lens, text: lens.rankings_watch(text)),
-    ("Input attribution", lambda lens, text: lens.attribution(text, method=["integrated_gradients", "saliency"])),
+    # IG of the probability (ecco's convention) converges on SmolLM2; of the log-probability it does not.
+    ("Input attribution", lambda lens, text: lens.attribution(
+        text, method=["integrated_gradients", "saliency"], attr_target="prob")),
 ]
 
 
@@ -78,19 +80,26 @@ def save_report(
     *,
     views: Sequence[tuple[str, ViewMaker]] | None = None,
     strict: bool = False,
+    generate: int = 0,
 ) -> Path:
     """Write the report for ``text`` to ``path`` and return the path.
 
+    With ``generate=N`` the model first continues the text by N greedy tokens and every view
+    shows prompt + generated tokens (generated ones marked; attributions per generated token).
     Entries that fail show their error on the page and are reported on stderr; with
     ``strict=True`` the first failure raises instead (nothing is written).
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text must be a non-empty string")
-    sections, failures = report_sections(lens, text, views=views)
+    if not isinstance(generate, int) or generate < 0:
+        raise ValueError(f"generate must be a non-negative int, got {generate!r}")
+    subject = lens.generate(text, max_new_tokens=generate) if generate else text
+    sections, failures = report_sections(lens, subject, views=views)
     if strict and failures:
         raise failures[0][1]
     for title, e in failures:
         print(f"lmlens report: {title!r} not available: {type(e).__name__}: {e}", file=sys.stderr)
     path = Path(path)
-    path.write_text(_page(lens, text, sections), encoding="utf-8")
+    intro = "".join(subject.tokens) if generate else text
+    path.write_text(_page(lens, intro, sections), encoding="utf-8")
     return path

@@ -277,7 +277,7 @@ function render({ model, el }) {
 
   function updateHeader() {
     const mm = methods[mi];
-    const bits = [model.get("model_name") || "", mm.label, `${formatInt(total)} target${total === 1 ? "" : "s"}`];
+    const bits = [model.get("model_name") || "", mm.label, `of ${mm.f}`, `${formatInt(total)} target${total === 1 ? "" : "s"}`];
     if (word) bits.push("grouped by word");
     if (mm.params && mm.params.n_steps) bits.push(`${mm.params.n_steps} steps`);
     if (mm.params && mm.params.baseline !== undefined) bits.push(`baseline: ${mm.params.baseline}`);
@@ -305,7 +305,7 @@ function render({ model, el }) {
       let rel = 0;
       for (let j = 0; j < m; j++) {
         const d = Math.abs(mm.delta[j]);
-        worst = Math.max(worst, d);
+        if (d > Math.abs(worst)) worst = mm.delta[j];
         if (mm.values && mm.base) rel = Math.max(rel, d / Math.max(1e-6, Math.abs(mm.values[j] - mm.base[j])));
       }
       const advice = rel > 0.1 && mm.name === "integrated_gradients"
