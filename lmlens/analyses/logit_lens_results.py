@@ -42,6 +42,12 @@ def _strings(obj, *id_fields: str) -> None:
         raise ValueError(f"strings lacks display strings for ids {missing[:5]}")
 
 
+def _position(obj) -> None:
+    n = len(obj.tokens)
+    if not (0 <= obj.position < n):
+        raise ValueError(f"position must lie in [0, {n}), got {obj.position}")
+
+
 def _common(obj) -> None:
     n, L = len(obj.tokens), len(obj.layer_names)
     if L < 1:
@@ -180,7 +186,7 @@ class WatchResult:
 
     def __post_init__(self) -> None:
         _common(self)
-        L, n, w = len(self.layer_names), len(self.tokens), len(self.watch_labels)
+        L, w = len(self.layer_names), len(self.watch_labels)
         if w < 1:
             raise ValueError("watch_labels: at least one watched token is needed")
         _arr(self, "ranks", (L, w), "iu")
@@ -194,8 +200,7 @@ class WatchResult:
         _arr(self, "top_probs", self.top_ids.shape, "f")
         _ranks_probs(self, "ranks", "probs")
         _ranks_probs(self, "output_ranks", "output_probs")
-        if not (0 <= self.position < n):
-            raise ValueError(f"position must lie in [0, {n}), got {self.position}")
+        _position(self)
         if int(self.output_id) not in self.strings:
             raise ValueError(f"strings lacks the output id {self.output_id}")
         _strings(self, "watch_ids", "top_ids")
@@ -260,8 +265,7 @@ class LayerPredictionsResult:
         _arr(self, "all_probs", (L, n, k), "f")
         _arr(self, "token_ids", (L, k), "iu")
         _arr(self, "probs", (L, k), "f")
-        if not (0 <= self.position < n):
-            raise ValueError(f"position must lie in [0, {n}), got {self.position}")
+        _position(self)
         if not np.array_equal(self.token_ids, self.all_token_ids[:, self.position]):
             raise ValueError("token_ids must equal all_token_ids[:, position]")
         _strings(self, "all_token_ids")

@@ -124,6 +124,19 @@ function arr(model, key) {
 }
 
 /**
+ * The layer axis of a spec: its row labels, the layers' names and how many there are.
+ * @param {import("../model.js").Model} model
+ * @returns {{layerLabels: string[], layerNames: string[], nL: number}}
+ */
+function layerAxis(model) {
+  /** @type {string[]} */
+  const layerLabels = model.get("layer_labels");
+  /** @type {string[]} */
+  const layerNames = model.get("layer_names");
+  return { layerLabels, layerNames, nL: layerLabels.length };
+}
+
+/**
  * id → display string, from the spec's vocab_ids / vocab_strings.
  * @param {import("../model.js").Model} model
  * @returns {(id: number) => string}
@@ -246,6 +259,7 @@ module.exports = {
   probColors,
   viridisGradient,
   arr,
+  layerAxis,
   vocabLookup,
   scopedStyle,
   hostBackground,

@@ -579,31 +579,26 @@ function render({ model, el }) {
   });
   const onUnpin = guard(el, () => release());
 
-  text.addEventListener("mouseover", onOver);
-  text.addEventListener("mouseleave", onLeave);
-  text.addEventListener("click", onClick);
-  text.addEventListener("focusin", onFocus);
-  view.addEventListener("keydown", onKey);
-  canvas.addEventListener("mousemove", onHeatMove);
-  canvas.addEventListener("click", onHeatClick);
-  for (const b of methodToggles.buttons) b.addEventListener("click", onMethod);
-  for (const b of modeToggles.buttons) b.addEventListener("click", onMode);
-  unpin.addEventListener("click", onUnpin);
+  /** @type {[EventTarget, string, EventListener][]} what cleanup unhooks, in the order hooked */
+  const listeners = [
+    [text, "mouseover", onOver],
+    [text, "mouseleave", onLeave],
+    [text, "click", onClick],
+    [text, "focusin", onFocus],
+    [view, "keydown", onKey],
+    [canvas, "mousemove", onHeatMove],
+    [canvas, "click", onHeatClick],
+    ...methodToggles.buttons.map((b) => /** @type {[EventTarget, string, EventListener]} */ ([b, "click", onMethod])),
+    ...modeToggles.buttons.map((b) => /** @type {[EventTarget, string, EventListener]} */ ([b, "click", onMode])),
+    [unpin, "click", onUnpin],
+  ];
+  for (const [target, type, fn] of listeners) target.addEventListener(type, fn);
 
   updateHeader();
   if (m > 0) show(m - 1);
 
   return () => {
-    text.removeEventListener("mouseover", onOver);
-    text.removeEventListener("mouseleave", onLeave);
-    text.removeEventListener("click", onClick);
-    text.removeEventListener("focusin", onFocus);
-    view.removeEventListener("keydown", onKey);
-    canvas.removeEventListener("mousemove", onHeatMove);
-    canvas.removeEventListener("click", onHeatClick);
-    for (const b of methodToggles.buttons) b.removeEventListener("click", onMethod);
-    for (const b of modeToggles.buttons) b.removeEventListener("click", onMode);
-    unpin.removeEventListener("click", onUnpin);
+    for (const [target, type, fn] of listeners) target.removeEventListener(type, fn);
     view.remove();
   };
 }

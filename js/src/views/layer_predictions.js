@@ -47,11 +47,7 @@ function render({ model, el }) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
   const n = tokens.length;
-  /** @type {string[]} */
-  const layerLabels = model.get("layer_labels");
-  /** @type {string[]} */
-  const layerNames = model.get("layer_names");
-  const nL = layerLabels.length;
+  const { layerLabels, layerNames, nL } = L.layerAxis(model);
   const topIds = L.arr(model, "top_ids");
   const topProbs = L.arr(model, "top_probs");
   const generated = L.arr(model, "generated").data;

@@ -67,11 +67,7 @@ function render({ model, el }) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
   const n = tokens.length;
-  /** @type {string[]} */
-  const layerLabels = model.get("layer_labels");
-  /** @type {string[]} */
-  const layerNames = model.get("layer_names");
-  const nL = layerLabels.length;
+  const { layerLabels, layerNames, nL } = L.layerAxis(model);
   const ranks = L.arr(model, "ranks");
   const probs = L.arr(model, "probs");
   const topIds = L.arr(model, "top_ids");

@@ -75,11 +75,7 @@ function render({ model, el }) {
   /** @type {string[]} */
   const labels = model.get("watch_labels");
   const w = labels.length;
-  /** @type {string[]} */
-  const layerLabels = model.get("layer_labels");
-  /** @type {string[]} */
-  const layerNames = model.get("layer_names");
-  const nL = layerLabels.length;
+  const { layerLabels, layerNames, nL } = L.layerAxis(model);
   const ranks = L.arr(model, "ranks");
   const probs = L.arr(model, "probs");
   const outRanks = L.arr(model, "output_ranks").data;
