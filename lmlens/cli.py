@@ -39,6 +39,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         lens = lmlens.load(args.model, device=args.device)
         path = save_report(lens, args.text, args.output, strict=args.strict, generate=args.generate)
-        print(path)
+        print(path.resolve())
         return 0
     return 2  # pragma: no cover - argparse requires a command

@@ -29,7 +29,7 @@ def tiny_folder(tmp_path_factory):
 def test_cli_writes_the_report(tiny_folder, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", TEXT, "--model", str(tiny_folder), "-o", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == str(out)
+    assert capsys.readouterr().out.strip() == str(out.resolve())
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     assert html.count('class="lmlens-root"') == len(REPORT_VIEWS)
@@ -45,7 +45,7 @@ def test_python_dash_m(tiny_folder, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == str(out) and out.is_file()
+    assert proc.stdout.strip().splitlines()[-1] == str(out.resolve()) and out.is_file()
     version = subprocess.run([sys.executable, "-m", "lmlens", "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"lmlens {lmlens.__version__}"
 
@@ -83,3 +83,17 @@ def test_smollm2_predicts_paris(smollm2):
     r = view.result
     assert " Paris" in r.topk_tokens[-1][:3]
     assert r.probs[-1] > 0.01  # " is" after "The capital of France" is expected
+
+
+def test_report_after_generating_marks_generated_tokens(tmp_path):
+    from tiny import tiny_lens
+
+    lens = tiny_lens("gpt2")
+    out = save_report(lens, "The capital of France", tmp_path / "g.html", generate=3)
+    html = out.read_text(encoding="utf-8")
+    gen = lens.generate("The capital of France", max_new_tokens=3)
+    assert html.count('class="lmlens-root"') == len(REPORT_VIEWS)
+    assert "Not available" not in html
+    assert lens.rankings(gen).result.generated.sum() == 3
+    with pytest.raises(ValueError, match="generate must be a non-negative int"):
+        save_report(lens, "The capital", tmp_path / "x.html", generate=-1)
