@@ -33,13 +33,14 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(VPY) -m ruff check lmlens tests bench
 	node --test js/test/
+	$(VPY) -m pytest -q -p no:cacheprovider --doctest-modules lmlens
 	$(VPY) -m pytest -q tests
 
 lint: $(STAMP)
 	$(VPY) -m ruff check lmlens tests bench
 
 bench: $(STAMP)
-	for f in bench/*.py; do echo "== $$f"; $(VPY) $$f || exit 1; done
+	for f in bench/[!_]*.py; do echo "== $$f"; $(VPY) $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
