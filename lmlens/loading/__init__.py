@@ -13,7 +13,8 @@ from .tokenizer_check import load_tokenizer
 def _model_class(path: str, hf_kwargs: dict):
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM
 
-    config = AutoConfig.from_pretrained(path, **{k: v for k, v in hf_kwargs.items() if k in ("revision", "trust_remote_code", "gguf_file")})
+    passed = {k: v for k, v in hf_kwargs.items() if k in ("revision", "trust_remote_code", "gguf_file")}
+    config = AutoConfig.from_pretrained(path, **passed)
     archs = list(getattr(config, "architectures", None) or [])
     if any(a.endswith("ForMaskedLM") for a in archs):
         return AutoModelForMaskedLM
@@ -53,6 +54,8 @@ def load(
     kwargs = {"attn_implementation": "eager", **hf_kwargs}
     if dtype is not None:
         kwargs["dtype"] = dtype
+    if name.lower() in EMBEDDED:
+        name = name.lower()
     if name == "smollm2":
         folder = str(smollm2_folder())
         cls, display = AutoModelForCausalLM, "SmolLM2-135M-Instruct"
@@ -60,8 +63,6 @@ def load(
         folder = str(minilm_folder())
         cls, display = AutoModel, "all-MiniLM-L6-v2"
     else:
-        if name.lower() in EMBEDDED:  # pragma: no cover - handled above
-            raise AssertionError
         folder, display = name, name
         try:
             cls = _model_class(folder, hf_kwargs)
