@@ -8,7 +8,7 @@ from browser import chromium, open_page, skip_reason
 from tiny import tiny_lens
 
 from lmlens.views._format import format_prob
-from lmlens.views.logit_lens_figures import token_text
+from lmlens.views.logit_lens_figures import rank_text, token_text
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,15 +28,6 @@ def ch():
 @pytest.fixture(scope="module")
 def lens():
     return tiny_lens("gpt2")
-
-
-def _rank_text(rank: int) -> str:
-    """Mirror of rankText in js/src/views/_lens.js."""
-    if rank < 1000:
-        return str(rank)
-    if rank < 9950:
-        return f"{rank / 1000:.1f}k"
-    return f"{round(rank / 1000)}k"
 
 
 def _int(n: int) -> str:
@@ -67,7 +58,7 @@ def test_rankings_hover_toggle_and_generated(ch, tmp_path, lens):
                 token_text(r.strings[int(i)]) for i in r.top_ids[layer, p]
             ]
             cell = page.locator(f'.lm-rk-cell[data-l="{layer}"][data-p="{p}"]')
-            assert cell.text_content() == _rank_text(int(r.ranks[layer, p]))
+            assert cell.text_content() == rank_text(int(r.ranks[layer, p]))
         # click pins: hovering elsewhere keeps the pinned cell
         page.click('.lm-rk-cell[data-l="1"][data-p="1"]')
         page.hover('.lm-rk-cell[data-l="0"][data-p="3"]')

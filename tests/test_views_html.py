@@ -207,10 +207,10 @@ def test_assets_not_found_names_both_places(monkeypatch, tmp_path):
 
 
 def test_lens_default_budget_matches_the_views():
-    from lmlens.lens.predictions import _DEFAULT_MAX_BYTES
+    from lmlens.lens.core import VIEW_MAX_BYTES
     from lmlens.views import DEFAULT_MAX_BYTES
 
-    assert _DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
+    assert VIEW_MAX_BYTES == DEFAULT_MAX_BYTES
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,11 @@
 
 from .budget import DEFAULT_MAX_BYTES, estimate_bytes
 from .hooks import hooks
-from .run import attention_for, eager_attention, inference_mode, record
+from .run import attention_for, inference_mode, record
 from .tokens import display_tokens
 from .trace import Readout, Trace
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "Readout", "attention_for", "Trace", "display_tokens", "eager_attention",
+    "DEFAULT_MAX_BYTES", "Readout", "attention_for", "Trace", "display_tokens",
     "estimate_bytes", "hooks", "inference_mode", "record",
 ]

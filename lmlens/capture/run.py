@@ -19,20 +19,6 @@ def _attn_impl(model: nn.Module) -> str | None:
     return getattr(getattr(model, "config", None), "_attn_implementation", None)
 
 
-@contextmanager
-def eager_attention(model: nn.Module, needed: bool = True) -> Iterator[None]:
-    """Switch to eager attention (the only kind that returns weights) and switch back after."""
-    before = _attn_impl(model)
-    switch = needed and before not in (None, "eager") and hasattr(model, "set_attn_implementation")
-    if switch:
-        model.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        if switch:
-            model.set_attn_implementation(before)
-
-
 def _can_sdpa(model: nn.Module) -> bool:
     can_set = getattr(model, "_can_set_attn_implementation", None)
     return bool(getattr(model, "_supports_sdpa", False)) and bool(can_set and can_set())
@@ -59,13 +45,15 @@ def attention_for(model: nn.Module, patterns: bool) -> Iterator[None]:
 
 @contextmanager
 def inference_mode(model: nn.Module) -> Iterator[None]:
-    """``eval()`` for the duration; the training flag is restored after, also on error."""
-    was_training = model.training
+    """``eval()`` for the duration; every submodule's training flag is restored after, also on
+    error (a model may be half in training mode on purpose)."""
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         yield
     finally:
-        model.train(was_training)
+        for m, was_training in modes:
+            m.training = was_training
 
 
 def d_mlp_of(model: nn.Module, anatomy: Anatomy) -> int:

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 from ..capture import Trace, display_tokens
+from .core import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
     from ..analyses.attribution import AttributionResult
     from ..views import View
 
-_DEFAULT_MAX_BYTES = 10_000_000  # = lmlens.views.DEFAULT_MAX_BYTES (views import lazily)
 _BASELINE_NAMES = ("zero", "pad", "unk", "eos", "bos")
 #: Options a method's result depends on (others, like internal_batch_size, only change speed).
 _RESULT_OPTIONS = {"integrated_gradients": ("n_steps", "baseline", "ig_method"), "deeplift": ("baseline",)}
@@ -176,7 +176,7 @@ class AttributionMethods:
         ig_method: str | None = None,
         internal_batch_size: int | None = None,
         progress: bool | None = None,
-        max_bytes: int | None = _DEFAULT_MAX_BYTES,
+        max_bytes: int | None = VIEW_MAX_BYTES,
         theme: str = "auto",
     ) -> View:
         """Which input tokens a prediction leans on: gradient attribution on the input embeddings

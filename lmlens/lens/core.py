@@ -12,6 +12,10 @@ from .. import names as N
 from ..anatomy import Anatomy, discover
 from ..capture import DEFAULT_MAX_BYTES, Readout, Trace, display_tokens, inference_mode, record
 
+#: Default HTML budget of a view (= ``lmlens.views.DEFAULT_MAX_BYTES``; a test keeps them equal).
+#: Repeated here so the Lens methods' signatures need no views import (views pull in jinja2).
+VIEW_MAX_BYTES = 10_000_000
+
 
 def _max_positions(config) -> int | None:
     for key in ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"):
@@ -141,6 +145,10 @@ class LensCore:
         )
 
     # ---- capture -------------------------------------------------------------------------
+    def as_trace(self, x: str | Sequence[int] | torch.Tensor | Trace, points: Sequence[str]) -> Trace:
+        """``x`` itself when it is a ``Trace``, else ``self.trace(x, points=points)``."""
+        return x if isinstance(x, Trace) else self.trace(x, points=points)
+
     def trace(
         self,
         text_or_ids: str | Sequence[int] | torch.Tensor,

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 
 from ..capture import Trace
+from .core import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
     from ..views._lens_common import FigureView
 
-_DEFAULT_MAX_BYTES = 10_000_000  # = lmlens.views.DEFAULT_MAX_BYTES (views import lazily)
 
 TextOrTrace = str | Sequence[int] | torch.Tensor | Trace
 
@@ -29,10 +29,9 @@ class LogitLensMethods:
     def _lens_trace(self, x: TextOrTrace) -> Trace:
         from ..analyses.logit_lens import POINTS, check_lm_head
 
-        if isinstance(x, Trace):
-            return x
-        check_lm_head(self.kind, self.name)
-        return self.trace(x, points=POINTS)
+        if not isinstance(x, Trace):
+            check_lm_head(self.kind, self.name)
+        return self.as_trace(x, points=POINTS)
 
     def _progress(self, trace: Trace, rows: int, progress):
         """tqdm.auto (a notebook bar in notebooks) when the decode is large and ``progress`` is None."""
@@ -55,7 +54,7 @@ class LogitLensMethods:
         target: str | Sequence[int] | np.ndarray = "output",
         topk: int = 5,
         progress=None,
-        max_bytes: int | None = _DEFAULT_MAX_BYTES,
+        max_bytes: int | None = VIEW_MAX_BYTES,
         theme: str = "auto",
     ) -> FigureView:
         """Logit lens: a layer × token grid of the rank (1 = top) of each position's target at
@@ -80,7 +79,7 @@ class LogitLensMethods:
         position: int = -1,
         *,
         topk: int = 5,
-        max_bytes: int | None = _DEFAULT_MAX_BYTES,
+        max_bytes: int | None = VIEW_MAX_BYTES,
         theme: str = "auto",
     ) -> FigureView:
         """Logit lens for chosen tokens: the rank and probability of each word or id in
@@ -119,7 +118,7 @@ class LogitLensMethods:
         layers: Sequence[int | str] | None = None,
         *,
         progress=None,
-        max_bytes: int | None = _DEFAULT_MAX_BYTES,
+        max_bytes: int | None = VIEW_MAX_BYTES,
         theme: str = "auto",
     ) -> FigureView:
         """Logit lens, per layer: the top-``topk`` tokens and their probabilities at every layer

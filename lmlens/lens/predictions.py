@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..capture import Trace
+from .core import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
     from ..views import View
 
-_DEFAULT_MAX_BYTES = 10_000_000  # = lmlens.views.DEFAULT_MAX_BYTES (views import lazily)
 
 
 class PredictionsMethods:
@@ -23,7 +23,7 @@ class PredictionsMethods:
         x: str | Sequence[int] | torch.Tensor | Trace,
         *,
         topk: int = 10,
-        max_bytes: int | None = _DEFAULT_MAX_BYTES,
+        max_bytes: int | None = VIEW_MAX_BYTES,
         theme: str = "auto",
     ) -> View:
         """The text as tokens tinted by the probability the model gave each; hover or click a
@@ -34,5 +34,5 @@ class PredictionsMethods:
         """
         from ..views.predictions import predictions_view
 
-        trace = x if isinstance(x, Trace) else self.trace(x, points=["logits"])
+        trace = self.as_trace(x, points=["logits"])
         return predictions_view(trace, topk=topk, max_bytes=max_bytes, theme=theme)

@@ -136,7 +136,7 @@ def rankings_figure(result: RankingsResult, *, values: str = "rank", annotate: b
             for p in range(n):
                 light = (0.299 * rgba[i, p, 0] + 0.587 * rgba[i, p, 1] + 0.114 * rgba[i, p, 2]) > 0.55
                 v = r.ranks[L - 1 - i, p] if values == "rank" else r.probs[L - 1 - i, p]
-                text = _short_rank(int(v)) if values == "rank" else format_prob(float(v)).rstrip("%")
+                text = rank_text(int(v)) if values == "rank" else format_prob(float(v)).rstrip("%")
                 ax.text(p, i, text, ha="center", va="center", fontsize=7,
                         color="#111111" if light else "#ffffff", fontfamily=fam)
     ax.set_yticks(range(L), [layer_label(x) for x in r.layer_names[::-1]])
@@ -170,12 +170,14 @@ def _generated_outputs(r: RankingsResult) -> np.ndarray:
     return out
 
 
-def _short_rank(v: int) -> str:
+def rank_text(v: int) -> str:
+    """A rank as the views print it: ``"7"``, ``"4.2k"``, ``"13k"`` (same rule as ``rankText``
+    in ``js/src/views/_lens.js``)."""
     if v < 1000:
         return str(v)
-    if v < 10_000:
+    if v < 9950:
         return f"{v / 1000:.1f}k"
-    return f"{v // 1000}k"
+    return f"{round(v / 1000)}k"
 
 
 def watch_figure(result: WatchResult, *, values: str = "rank", figsize: tuple[float, float] | None = None):

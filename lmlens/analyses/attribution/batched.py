@@ -31,6 +31,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ...capture import inference_mode
+
 #: Bytes the batched backward of one chunk may hold per activation (sets the target chunk size).
 CHUNK_BYTES = 256 * 2**20
 #: Rows (alphas × tokens) a KV-cache segment should reach for efficient matrix products.
@@ -49,17 +51,14 @@ def gradients_on_inputs_only(model: nn.Module) -> Iterator[None]:
     """
     params = list(model.parameters())
     flags = [p.requires_grad for p in params]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        for p in params:
-            p.requires_grad_(False)
-        model.eval()
-        yield
-    finally:
-        for p, f in zip(params, flags, strict=True):
-            p.requires_grad_(f)
-        for m, t in modes:
-            m.training = t
+    with inference_mode(model):
+        try:
+            for p in params:
+                p.requires_grad_(False)
+            yield
+        finally:
+            for p, f in zip(params, flags, strict=True):
+                p.requires_grad_(f)
 
 
 def _accepts(model: nn.Module, name: str) -> bool:
