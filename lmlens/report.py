@@ -21,9 +21,12 @@ from .views import View
 from .views.page import Section, page_html
 
 if TYPE_CHECKING:
+    from .capture import Trace
     from .lens import Lens
 
-ViewMaker = Callable[["Lens", str], View]
+#: ``make(lens, subject)``: ``subject`` is the text, or the ``Trace`` of ``lens.generate`` (every
+#: lens method takes either).
+ViewMaker = Callable[["Lens", "str | Trace"], View]
 
 #: The report, in page order. Add a line per new view: ``("Title", lambda lens, text: ...)``.
 REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
@@ -38,7 +41,7 @@ REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
 
 
 def report_sections(
-    lens: Lens, text: str, *, views: Sequence[tuple[str, ViewMaker]] | None = None
+    lens: Lens, text: str | Trace, *, views: Sequence[tuple[str, ViewMaker]] | None = None
 ) -> tuple[list[Section], list[tuple[str, Exception]]]:
     """``(sections, failures)``: each entry's View, or a note saying why it failed."""
     sections: list[Section] = []

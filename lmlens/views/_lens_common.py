@@ -3,7 +3,6 @@
 - ``FigureView``: a ``View`` that also draws itself as a matplotlib figure (``view.figure()``);
 - ``layer_label``: ``"blocks.12.resid_post"`` → ``"12"``, ``"embed"`` → ``"embed"``;
 - ``vocab``: the display strings a spec needs, as ``vocab_ids`` / ``vocab_strings``;
-- ``fit_window``: the size budget for views that must keep one chosen position in sight.
 
 >>> layer_label("blocks.12.resid_post"), layer_label("embed")
 ('12', 'embed')
@@ -17,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .. import names as N
-from ._budget import ViewTooLargeError, check_max_bytes
 from ._encode import encode_array
 from .view import View
 
@@ -60,39 +58,3 @@ def vocab(strings: Mapping[int, str], *arrays: np.ndarray) -> dict:
         "vocab_ids": encode_array(ids, "int32"),
         "vocab_strings": [strings[int(i)] for i in ids],
     }
-
-
-def fit_window(
-    build: Callable[[int, int], View], n: int, center: int, *, max_bytes: int | None,
-    unit: str = "tokens",
-) -> View:
-    """``build(0, n)``, or ``build(lo, hi)`` for the widest window around ``center`` that fits
-    ``max_bytes``, with a notice saying which part is shown."""
-    max_bytes = check_max_bytes(max_bytes)
-    view = build(0, n)
-    if max_bytes is None:
-        return view
-    full = size = view.nbytes()
-    if full <= max_bytes:
-        return view
-    lo1 = min(max(0, center), n - 1)
-    base = build(lo1, lo1 + 1).nbytes()  # what does not grow with the positions (the runtime)
-    m = n
-    for _ in range(8):
-        per = max(1.0, (size - base) / max(1, m - 1))
-        m = min(m - 1, int((max_bytes * 0.97 - base) / per) + 1)
-        if m < 1:
-            break
-        lo = max(0, min(center - m // 2, n - m))
-        view = build(lo, lo + m)
-        size = view.nbytes()
-        if size <= max_bytes * 0.98:
-            return view.with_notice(
-                f"Showing {unit} {lo:,}–{lo + m - 1:,} of {n:,} (around position {center:,}): all "
-                f"{n:,} would take about {full / 1e6:.1f} MB of HTML, over max_bytes={max_bytes:,}. "
-                "Pass a larger max_bytes (or None) to show everything."
-            )
-    raise ViewTooLargeError(
-        f"the {view.kind} view of {n:,} {unit} would write {full:,} bytes of HTML, and even a few "
-        f"{unit} do not fit max_bytes={max_bytes:,}. Pass a larger max_bytes (or None)."
-    )

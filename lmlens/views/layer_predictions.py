@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from ..analyses.logit_lens import POINTS, LayerPredictionsResult, layer_predictions
 from ..capture import Trace
-from ._budget import DEFAULT_MAX_BYTES
+from ._budget import DEFAULT_MAX_BYTES, fit_window
 from ._encode import encode_array
 from ._format import format_prob, visible_token
-from ._lens_common import FigureView, fit_window, layer_label, vocab
+from ._lens_common import FigureView, layer_label, vocab
 
 #: Spec version written here; js/src/views/layer_predictions.js reads up to its own VERSION.
 VERSION = 1
