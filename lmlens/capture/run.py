@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +11,7 @@ from torch import nn
 from .. import names as N
 from ..anatomy import Anatomy
 from .budget import DEFAULT_MAX_BYTES, check_budget, estimate_bytes
+from .forward_args import forward_args
 from .hooks import hooks
 
 
@@ -96,12 +96,13 @@ def record(
 
     want_patterns = [p for p in points if N.parse(p)[1] == "attn.pattern"]
     hooked = [p for p in points if N.parse(p)[1] in (N.EMBED, "resid_post", "mlp.post")]
-    kwargs: dict = {"use_cache": False} if anatomy.kind == "causal" else {}
+    causal = anatomy.kind == "causal"
+    kwargs = forward_args(model).kwargs(
+        use_cache=False if causal else None,
+        logits_to_keep=1 if causal and N.LOGITS not in points else None,
+    )
     if want_patterns:
         kwargs["output_attentions"] = True
-    if anatomy.kind == "causal" and N.LOGITS not in points:
-        if "logits_to_keep" in inspect.signature(model.forward).parameters:
-            kwargs["logits_to_keep"] = 1
     store: dict[str, torch.Tensor] = {}
     ids = input_ids.to(param.device)[None]
     with inference_mode(model), attention_for(model, bool(want_patterns)), torch.no_grad():

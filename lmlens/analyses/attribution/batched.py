@@ -22,7 +22,6 @@ torch.Size([1, 2])
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from ...capture import inference_mode
+from ...capture import forward_args, inference_mode, output_cache
 
 #: Bytes the batched backward of one chunk may hold per activation (sets the target chunk size).
 CHUNK_BYTES = 256 * 2**20
@@ -59,13 +58,6 @@ def gradients_on_inputs_only(model: nn.Module) -> Iterator[None]:
         finally:
             for p, f in zip(params, flags, strict=True):
                 p.requires_grad_(f)
-
-
-def _accepts(model: nn.Module, name: str) -> bool:
-    try:
-        return name in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
 
 
 #: What each target function returns: its log-probability (default) or its probability.
@@ -119,10 +111,14 @@ class TargetFunctions:
         self.plan = plan
         self.attr_target = attr_target
         self.target_batch_size = target_batch_size
-        self._ltk = _accepts(model, "logits_to_keep")
-        self._cache_ok = _accepts(model, "past_key_values") and _accepts(model, "use_cache")
+        self._args = forward_args(model)
         self._device = next(model.parameters()).device
-        self._checked: dict[int, bool] = {}
+        self._checked: dict[int, str] = {}
+        #: Why the last gradient pass ran one full forward where the plan asked for segments
+        #: ("" when it did not fall back); ``attribute`` puts it in the result's notes.
+        self.fallback = ""
+        #: The pieces the last gradient pass ran (``plan_for``'s answer).
+        self.pieces_used: list[tuple[int, int]] = []
 
     @property
     def n_targets(self) -> int:
@@ -132,17 +128,13 @@ class TargetFunctions:
     # ---- forward pieces --------------------------------------------------------------------
     def _outputs(self, x: torch.Tensor, lo: int, js: Sequence[int], cache=None):
         """``f`` ``(batch, len(js))`` of targets ``js`` from the segment ``x`` starting at ``lo``."""
-        kwargs: dict = {"inputs_embeds": x}
-        if self._cache_ok:
-            kwargs["use_cache"] = cache is not None
-        if cache is not None:
-            kwargs["past_key_values"] = cache
         local = (self.rows[list(js)] - lo).to(self._device)
-        if self._ltk:
-            kwargs["logits_to_keep"] = local if len(js) else 1
-        out = self.model(**kwargs)
+        kwargs = self._args.kwargs(
+            cache=cache, use_cache=cache is not None, logits_to_keep=local if len(js) else 1
+        )
+        out = self.model(inputs_embeds=x, **kwargs)
         logits = out.logits if hasattr(out, "logits") else out[0]
-        new_cache = getattr(out, "past_key_values", None)
+        new_cache = output_cache(out)
         if not len(js):
             return None, new_cache
         if logits.shape[1] != len(js):  # logits_to_keep not honoured: the model returned every row
@@ -179,12 +171,19 @@ class TargetFunctions:
         pieces = list(zip(bounds[:-1], bounds[1:], strict=True))
         return pieces if len(pieces) >= 3 else [(0, n)]
 
-    def _segmented_ok(self, x: torch.Tensor, pieces: list[tuple[int, int]]) -> bool:
-        """Does the KV-cache plan reproduce one plain forward (checked once per piece layout)?"""
+    def _segments_problem(self, x: torch.Tensor, pieces: list[tuple[int, int]]) -> str:
+        """Why the KV-cache plan cannot run on this model ("" when it reproduces one plain
+        forward; checked once per piece layout)."""
         key = hash(tuple(pieces))
         if key not in self._checked:
-            ok = False
-            if self._cache_ok:
+            problem = ""
+            if not self._args.takes_cache:
+                problem = (
+                    f"{type(self.model).__name__}.forward takes no KV cache argument "
+                    f"(looked for {' or '.join(repr(n) for n in ('cache', 'past_key_values'))} "
+                    "and 'use_cache')"
+                )
+            else:
                 try:
                     with torch.no_grad():
                         ref = self.values(x[:1])
@@ -193,10 +192,11 @@ class TargetFunctions:
                     for js, v in got:
                         got_all[:, js] = v
                     err = float((got_all - ref).abs().max())
-                    ok = err <= 1e-4 * max(1.0, float(ref.abs().max()))
-                except Exception:  # a model whose cache cannot run this way: plain forward
-                    ok = False
-            self._checked[key] = ok
+                    if err > 1e-4 * max(1.0, float(ref.abs().max())):
+                        problem = f"its KV cache differs from a plain forward by {err:.2g}"
+                except Exception as e:  # noqa: BLE001 - a cache that cannot run this way
+                    problem = f"its KV cache failed ({type(e).__name__}: {e})"
+            self._checked[key] = problem
         return self._checked[key]
 
     def _run(self, x: torch.Tensor, pieces: list[tuple[int, int]]):
@@ -218,14 +218,24 @@ class TargetFunctions:
         return outs
 
     def plan_for(self, x: torch.Tensor) -> list[tuple[int, int]]:
-        """The pieces a gradient pass over ``x`` (``(batch, n, d)``) will use."""
+        """The pieces a gradient pass over ``x`` (``(batch, n, d)``) will use.
+
+        Sets ``fallback`` to the reason when segments would pay but the model's cache cannot
+        give them (the pass then runs one full forward, slower for many targets).
+        """
+        self.fallback = ""
         if self.plan == "full" or self.n_targets == 1:
             return [(0, self.n_inputs)]
         pieces = self.segments(int(x.shape[0]))
-        if len(pieces) == 1:
+        if len(pieces) == 1 or self.plan == "segments":
             return pieces
-        if self.plan == "segments" or self._segmented_ok(x, pieces):
+        problem = self._segments_problem(x, pieces)
+        if not problem:
             return pieces
+        self.fallback = (
+            f"ran one full forward per gradient pass instead of {len(pieces)} KV-cache segments: "
+            f"{problem}. The numbers are the same; only speed differs."
+        )
         return [(0, self.n_inputs)]
 
     # ---- gradients -------------------------------------------------------------------------
@@ -260,7 +270,7 @@ class TargetFunctions:
         x = points[:, : self.n_inputs].detach().clone().requires_grad_(True)
         total = torch.zeros(self.n_targets, self.n_inputs, d, dtype=torch.float32, device=x.device)
         values = torch.zeros(s, self.n_targets, dtype=torch.float32, device=x.device)
-        pieces = self.plan_for(x)
+        pieces = self.pieces_used = self.plan_for(x)
         with torch.enable_grad():
             outs = self._run(x, pieces)
             for js, lp in outs:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...capture import forward_args, inference_mode
 from .batched import ATTR_TARGETS, PLANS, TargetFunctions, gradients_on_inputs_only
 from .methods import METHOD_FUNCTIONS
 from .result import METHODS, AttributionResult, group_sources
@@ -37,13 +38,8 @@ def check_method(method: object) -> str:
 def greedy_next_token(model: nn.Module, ids: torch.Tensor) -> int:
     """The model's most likely next token after ``ids`` (``(n,)``)."""
     device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model(input_ids=ids[None].to(device), use_cache=False)
-    finally:
-        model.train(was)
+    with inference_mode(model), torch.no_grad():
+        out = model(input_ids=ids[None].to(device), **forward_args(model).kwargs(use_cache=False))
     logits = out.logits if hasattr(out, "logits") else out[0]
     return int(logits[0, -1].argmax())
 
@@ -182,6 +178,8 @@ def attribute(
     values = np.zeros(m, np.float32)
     delta = base_values = None
     note = ""
+    plan_notes: list[str] = []
+    plans_run: set[str] = set()
     options: dict = {"progress": progress}
     if method == "integrated_gradients":
         options.update(n_steps=n_steps, method=ig_method, internal_batch_size=internal_batch_size)
@@ -209,9 +207,13 @@ def attribute(
                 delta[lo:lo + len(g)] = out.delta.detach().float().cpu().numpy()
                 base_values[lo:lo + len(g)] = out.baseline_values.detach().float().cpu().numpy()
             note = out.note
+            plans_run.add("segments" if len(f.pieces_used) > 1 else "full")
+            if f.fallback and f.fallback not in plan_notes:
+                plan_notes.append(f.fallback)
             out = None  # free this group's (targets, n, d) attributions before the next
     valid = np.arange(n_inputs)[None, :] < pos[:, None]
-    params: dict = {"attr_target": attr_target}
+    # which forward plan ran ("segments", "full", or both across target groups); speed only
+    params: dict = {"attr_target": attr_target, "plan": "+".join(sorted(plans_run))}
     if method in ("integrated_gradients", "deeplift"):
         params["baseline"] = baseline if isinstance(baseline, (str, int)) else "tensor"
     if method == "integrated_gradients":
@@ -234,7 +236,7 @@ def attribute(
         source_spans=np.stack([np.arange(n_inputs), np.arange(1, n_inputs + 1)], 1).astype(np.int64),
         word_starts=word_starts,
         generated=generated,
-        note=note,
+        note=" ".join(n for n in (note, *plan_notes) if n),
         params=params,
         model_name=model_name,
     )

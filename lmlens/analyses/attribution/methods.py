@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ...capture import forward_args
 from ._captum import captum_attr, deeplift_rule_modules, ig_alphas
 from .batched import TargetFunctions
 
@@ -180,7 +181,7 @@ class PrefixOutput(nn.Module):
         self.attr_target = attr_target
 
     def forward(self, inputs_embeds: torch.Tensor) -> torch.Tensor:
-        out = self.model(inputs_embeds=inputs_embeds, use_cache=False)
+        out = self.model(inputs_embeds=inputs_embeds, **forward_args(self.model).kwargs(use_cache=False))
         logits = out.logits if hasattr(out, "logits") else out[0]
         if self.attr_target == "prob":
             return torch.softmax(logits[:, -1].float(), dim=-1)
