@@ -219,7 +219,7 @@ def main() -> None:
         print(f"  lmlens: scores {ds:.1e} (relative to the row's largest {drel:.1e}), norms {dn:.1e}")
         print(f"  floor:  scores {fs:.1e} (relative to the row's largest {frel:.1e}), norms {fn:.1e}")
         print(f"lmlens forward plan: {r.params.get('plan', '?')}"
-              + (f" (fell back: {r.note})" if "instead of" in r.note else ""))
+              + "".join(f" (fell back: {n})" for n in r.notes if "instead of" in n))
         if r.delta is not None:
             print(f"IG convergence delta per target: max |δ| {np.abs(r.delta).max():.2e}, "
                   f"median {np.median(np.abs(r.delta)):.2e}")

@@ -6,6 +6,7 @@
 torch.Size([5, 576])
 """
 
+from .analyses.result import load_result
 from .anatomy import Anatomy, AnatomyError
 from .capture import Readout, Trace
 from .lens import Lens
@@ -13,7 +14,10 @@ from .loading import load
 
 __version__ = "0.1.0"
 
-__all__ = ["Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "View", "__version__", "load"]
+__all__ = [
+    "Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "View", "__version__", "load",
+    "load_result",
+]
 
 
 def __getattr__(name: str):

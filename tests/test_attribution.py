@@ -154,7 +154,7 @@ def test_deeplift_says_it_equals_gradient_times_input(lens):
     dl = attribute(lens.model, ids, positions, embed=embed, method="deeplift", progress=False)
     ixg = attribute(lens.model, ids, positions, embed=embed, method="input_x_gradient", progress=False)
     np.testing.assert_allclose(dl.scores, ixg.scores, atol=1e-6)
-    assert "gradient × (input − baseline)" in dl.note and "no rules" in dl.note
+    assert "gradient × (input − baseline)" in " ".join(dl.notes) and "no rules" in " ".join(dl.notes)
     assert dl.delta is not None and np.abs(dl.delta).max() > 1e-3  # not complete: shown, not hidden
 
 
@@ -169,7 +169,7 @@ def test_deeplift_with_captum_rules_runs_captum(fresh_gpt2):
     ids, positions = _targets(lens)
     r = attribute(model, ids, positions[-4:], embed=lens.anatomy.embed_module(model),
                   method="deeplift", progress=False)
-    assert "ReLU" in r.note
+    assert "ReLU" in " ".join(r.notes)
     assert_matches_captum(model, r, ids)
 
 
@@ -225,7 +225,7 @@ def test_word_grouping_sums_tokens(gpt2_lens):
     tok = attribute(gpt2_lens.model, ids, positions, **kw)
     word = attribute(gpt2_lens.model, ids, positions, group="word", **kw)
     assert word.grouping == "word" and word.n_sources < tok.n_sources
-    assert word.source_tokens == ["".join(tok.tokens[a:b]) for a, b in word.source_spans]
+    assert list(word.source_tokens) == ["".join(tok.tokens[a:b]) for a, b in word.source_spans]
     for k, (a, b) in enumerate(word.source_spans):
         np.testing.assert_allclose(word.scores[:, k], tok.scores[:, a:b].sum(1), atol=1e-6)
     np.testing.assert_allclose(word.norms.sum(1), 1, atol=1e-5)

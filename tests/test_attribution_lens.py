@@ -26,7 +26,7 @@ def lens(request):
 def test_generate_batched_equals_per_step_captum_loop(lens):
     options = {m: ({"n_steps": 20} if m == "integrated_gradients" else {}) for m in METHODS}
     trace = lens.generate(PROMPT, max_new_tokens=6, points=["logits"], attribution=options)
-    store = trace.extras["attribution"]
+    store = lens.stored_attributions(trace)
     assert sorted(store) == sorted(METHODS)
     gen = np.flatnonzero(trace.generated)
     for method in METHODS:
@@ -34,7 +34,7 @@ def test_generate_batched_equals_per_step_captum_loop(lens):
         assert isinstance(r, AttributionResult) and r.method == method
         np.testing.assert_array_equal(r.target_positions, gen)
         np.testing.assert_array_equal(r.target_ids, trace.token_ids[gen].numpy())
-        assert r.tokens == trace.tokens and r.target_tokens == [trace.tokens[p] for p in gen]
+        assert list(r.tokens) == trace.tokens and list(r.target_tokens) == [trace.tokens[p] for p in gen]
         assert r.n_sources == trace.n_positions - 1
         # captum, once per generated token, on the prefix before it (ecco's algorithm)
         assert_matches_captum(lens.model, r, trace.token_ids, n_steps=20)
@@ -43,7 +43,7 @@ def test_generate_batched_equals_per_step_captum_loop(lens):
 def test_attribution_of_a_generated_trace_reuses_results(gpt2_lens, monkeypatch):
     trace = gpt2_lens.generate(PROMPT, max_new_tokens=4, points=["logits"],
                                attribution=["integrated_gradients", "saliency"])
-    stored = trace.extras["attribution"]["integrated_gradients"]
+    stored = gpt2_lens.stored_attributions(trace)["integrated_gradients"]
 
     def nope(*a, **k):
         raise AssertionError("recomputed what generate already computed")
@@ -53,19 +53,19 @@ def test_attribution_of_a_generated_trace_reuses_results(gpt2_lens, monkeypatch)
     assert view.result is stored
     assert [m["name"] for m in view.spec["methods"]] == ["integrated_gradients", "saliency"]
     view = gpt2_lens.attribution(trace, method="saliency", n_steps=50)  # n_steps: IG only
-    assert view.result is trace.extras["attribution"]["saliency"]
+    assert view.result is gpt2_lens.stored_attributions(trace)["saliency"]
 
 
 def test_other_options_recompute_and_store(gpt2_lens):
     trace = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"],
                                attribution={"integrated_gradients": {"n_steps": 8}})
-    old = trace.extras["attribution"]["integrated_gradients"]
+    old = gpt2_lens.stored_attributions(trace)["integrated_gradients"]
     assert old.params["n_steps"] == 8
     view = gpt2_lens.attribution(trace, n_steps=16)
     assert view.result is not old and view.result.params["n_steps"] == 16
-    assert trace.extras["attribution"]["integrated_gradients"] is view.result
+    assert gpt2_lens.stored_attributions(trace)["integrated_gradients"] is view.result
     view = gpt2_lens.attribution(trace, method="deeplift")  # a new method joins the store
-    assert set(trace.extras["attribution"]) == {"integrated_gradients", "deeplift"}
+    assert set(gpt2_lens.stored_attributions(trace)) == {"integrated_gradients", "deeplift"}
     assert [m["name"] for m in view.spec["methods"]] == ["deeplift", "integrated_gradients"]
 
 
@@ -75,7 +75,7 @@ def test_next_token_is_the_greedy_prediction(lens):
         want = int(lens.model(input_ids=ids[None]).logits[0, -1].argmax())
     r = lens.attribution(PROMPT, method="saliency").result
     assert r.target_ids.tolist() == [want] and r.target_positions.tolist() == [len(ids)]
-    assert r.n_sources == len(ids) and r.tokens[: len(ids)] == lens.trace(PROMPT, points=["logits"]).tokens
+    assert r.n_sources == len(ids) and list(r.tokens[: len(ids)]) == lens.trace(PROMPT, points=["logits"]).tokens
     full = torch.cat([ids, torch.tensor([want])])
     assert_matches_captum(lens.model, r, full)
 
@@ -149,4 +149,4 @@ def test_masked_models_are_refused():
 
 def test_generate_without_attribution_is_unchanged(gpt2_lens):
     trace = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"])
-    assert "attribution" not in trace.extras
+    assert gpt2_lens.stored_attributions(trace) == {}

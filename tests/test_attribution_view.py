@@ -38,9 +38,9 @@ def test_spec_carries_every_method_and_the_exact_numbers(generated):
     assert spec["kind"] == "attribution" and spec["version"] == 1
     assert [m["name"] for m in spec["methods"]] == ["integrated_gradients", "saliency",
                                                     "input_x_gradient", "deeplift"]
-    assert spec["tokens"] == trace.tokens
+    assert spec["tokens"] == list(trace.tokens)
     np.testing.assert_array_equal(decode_array(spec["targets"]), np.flatnonzero(trace.generated))
-    store = trace.extras["attribution"]
+    store = lens.stored_attributions(trace)
     for m in spec["methods"]:
         res = store[m["name"]]
         np.testing.assert_array_equal(decode_array(m["scores"]), res.scores)
@@ -78,7 +78,7 @@ def test_budget_cuts_targets_and_says_so():
 
 def test_results_must_agree(generated):
     lens, trace = generated
-    ig = trace.extras["attribution"]["integrated_gradients"]
+    ig = lens.stored_attributions(trace)["integrated_gradients"]
     other = lens.attribution(PROMPT, method="saliency").result
     with pytest.raises(ValueError, match="share tokens"):
         to_spec([ig, other])
@@ -101,7 +101,7 @@ def _hostile_result() -> AttributionResult:
         tokens=list(HOSTILE), source_tokens=list(HOSTILE[:s]),
         source_spans=np.stack([np.arange(s), np.arange(1, s + 1)], 1),
         word_starts=np.ones(n, bool), generated=np.isin(np.arange(n), pos),
-        model_name="hand <made> & 'model'",
+        input_ids=np.arange(n), model_name="hand <made> & 'model'",
     )
 
 
@@ -133,7 +133,7 @@ def _backgrounds(page) -> list[str]:
 @pytest.mark.browser
 def test_hover_click_switch_in_chromium(ch, tmp_path, generated):
     lens, trace = generated
-    store = trace.extras["attribution"]
+    store = lens.stored_attributions(trace)
     targets = np.flatnonzero(trace.generated)
     path = lens.attribution(trace).save_html(tmp_path / "a.html")
     with open_page(path, browser=ch) as (page, log):

@@ -9,7 +9,7 @@ from tiny import ALL_TYPES, tiny_lens, tiny_model
 from torch import nn
 
 import lmlens
-from lmlens.analyses._decode import decode_layers
+from lmlens.analyses.logit_lens.decode import decode_layers
 from lmlens.analyses.logit_lens import (
     POINTS,
     layer_logits,
@@ -158,7 +158,7 @@ def test_chunked_equals_unchunked():
     np.testing.assert_array_equal(one.top_ids, big.top_ids)
     a = layer_predictions(trace, chunk_bytes=1)
     b = layer_predictions(trace, chunk_bytes=2**30)
-    np.testing.assert_array_equal(a.all_token_ids, b.all_token_ids)
+    np.testing.assert_array_equal(a.top_ids, b.top_ids)
 
 
 # ---- targets, watch, layer predictions ----------------------------------------------------------
@@ -216,18 +216,18 @@ def test_layer_predictions_match_softmax_per_layer():
     trace = _trace("gpt2")
     r = layer_predictions(trace, position=-2, topk=4)
     n = trace.n_positions
-    assert r.position == n - 2 and r.token_ids.shape == (3, 4) and r.all_token_ids.shape == (3, n, 4)
+    assert r.position == n - 2 and r.token_ids.shape == (3, 4) and r.top_ids.shape == (3, n, 4)
     for i, name in enumerate(layer_names(trace)):
         p = torch.softmax(layer_logits(trace, name).double(), -1)
         top = p.topk(4, -1)
-        np.testing.assert_array_equal(r.all_token_ids[i], top.indices.numpy())
-        np.testing.assert_allclose(r.all_probs[i], top.values.numpy(), atol=1e-5)
-    np.testing.assert_array_equal(r.token_ids, r.all_token_ids[:, n - 2])
+        np.testing.assert_array_equal(r.top_ids[i], top.indices.numpy())
+        np.testing.assert_allclose(r.top_probs[i], top.values.numpy(), atol=1e-5)
+    np.testing.assert_array_equal(r.token_ids, r.top_ids[:, n - 2])
     sub = layer_predictions(trace, layers=[-1, 0, "blocks.0.resid_post"], topk=4)
     assert sub.layer_names == ("embed", "blocks.0.resid_post", "blocks.1.resid_post")
-    np.testing.assert_array_equal(sub.all_token_ids, r.all_token_ids)
+    np.testing.assert_array_equal(sub.top_ids, r.top_ids)
     mid = layer_predictions(trace, layers=[1], topk=4)  # without the last layer: decoded as well
-    np.testing.assert_array_equal(mid.all_token_ids, r.all_token_ids[1:2])
+    np.testing.assert_array_equal(mid.top_ids, r.top_ids[1:2])
     assert r.top_tokens()[0] == [lens.tokenizer.decode([i]) for i in r.token_ids[0]]
 
 

@@ -128,9 +128,9 @@ def test_layer_predictions_click_a_token(ch, tmp_path, lens):
             for layer in (0, r.n_layers - 1):
                 got = [page.locator(f'.lm-lp-cell[data-l="{layer}"][data-j="{j}"] .lm-lp-tok').text_content()
                        for j in range(r.k)]
-                assert got == [token_text(r.strings[int(i)]) for i in r.all_token_ids[layer, pos]]
+                assert got == [token_text(r.strings[int(i)]) for i in r.top_ids[layer, pos]]
             pct = page.locator('.lm-lp-cell[data-l="0"][data-j="0"] .lm-lp-pct').text_content()
-            assert pct == format_prob(r.all_probs[0, pos, 0])
+            assert pct == format_prob(r.top_probs[0, pos, 0])
         page.keyboard.press("ArrowRight")
         assert v.get_attribute("data-lm-position") == "1"
     assert log.requests == [] and log.errors == []

@@ -14,6 +14,7 @@ from browser import chromium, open_page, skip_reason
 from tiny import tiny_lens
 from views_helpers import HOSTILE, hand_result, independent, visible
 
+from lmlens.analyses.predictions import predictions
 from lmlens.views import page_html, predictions_view
 
 pytestmark = [
@@ -67,7 +68,7 @@ def tiny():
 def test_hover_and_click_show_the_hf_top_k(ch, tmp_path, tiny):
     lens, trace, (probs, top_ids, top_probs) = tiny
     ids = trace.token_ids.tolist()
-    path = predictions_view(trace, topk=10).save_html(tmp_path / "p.html")
+    path = predictions_view(predictions(trace, topk=10)).save_html(tmp_path / "p.html")
     with open_page(path, browser=ch) as (page, log):
         page.wait_for_selector(".lm-tok")
         assert page.locator(".lmlens-fallback").is_hidden()
@@ -117,7 +118,7 @@ def test_hover_and_click_show_the_hf_top_k(ch, tmp_path, tiny):
 
 def test_keyboard_moves_between_tokens(ch, tmp_path, tiny):
     _, trace, _ = tiny
-    path = predictions_view(trace, topk=3).save_html(tmp_path / "k.html")
+    path = predictions_view(predictions(trace, topk=3)).save_html(tmp_path / "k.html")
     with open_page(path, browser=ch) as (page, log):
         page.focus(".lm-tok >> nth=0")
         page.keyboard.press("Enter")
@@ -132,7 +133,7 @@ def test_screenshot_is_not_blank_light_and_dark(ch, tmp_path, tiny):
     from PIL import Image, ImageStat
 
     _, trace, _ = tiny
-    path = predictions_view(trace).save_html(tmp_path / "s.html")
+    path = predictions_view(predictions(trace)).save_html(tmp_path / "s.html")
     for scheme in ("light", "dark"):
         with open_page(path, color_scheme=scheme, browser=ch) as (page, log):
             page.wait_for_selector(".lm-tok")
@@ -148,7 +149,7 @@ def test_screenshot_is_not_blank_light_and_dark(ch, tmp_path, tiny):
 
 def test_two_views_on_one_page_are_independent(ch, tmp_path, tiny):
     _, trace, _ = tiny
-    v = predictions_view(trace, topk=4)
+    v = predictions_view(predictions(trace, topk=4))
     # (a) a report-like page: one runtime, two fragments
     # (b) a notebook-like page: two self-contained fragments, each with its own runtime
     pages = {

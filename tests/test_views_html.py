@@ -22,7 +22,7 @@ from lmlens.views import (
     page_html,
     predictions_view,
 )
-from lmlens.views._budget import fit
+from lmlens.views.fit import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,7 +135,7 @@ def test_view_api(tmp_path):
     j = v.save(tmp_path / "v.json")
     spec = json.loads(j.read_text(encoding="utf-8"))
     assert spec["kind"] == "predictions"
-    np.testing.assert_allclose(decode_array(spec["topk_probs"]), r.topk_probs, rtol=1e-3)
+    np.testing.assert_allclose(decode_array(spec["topk_probs"]), r.top_probs, rtol=1e-3)
     with pytest.raises(ValueError, match=r"\.html, \.htm or \.json"):
         v.save(tmp_path / "v.png")
     assert "predictions" in repr(v)

@@ -21,9 +21,9 @@ from lmlens.views import predictions_view
 from lmlens.views._resources import js_dir, templates_dir
 
 r = PredictionsResult(
-    token_ids=np.arange(3), tokens=["a", " </script>", " 日本"], probs=np.array([np.nan, .5, .1], dtype=np.float32),
-    ranks=np.array([0, 1, 3]), topk_ids=np.array([[1], [2], [0]]), topk_probs=np.array([[.5], [.2], [.3]], dtype=np.float32),
-    topk_tokens=[[" </script>"], [" 日本"], ["a"]], generated=np.zeros(3, bool), mode="next",
+    input_ids=np.arange(3), tokens=["a", " </script>", " 日本"], probs=np.array([np.nan, .5, .1], dtype=np.float32),
+    ranks=np.array([0, 1, 3]), top_ids=np.array([[1], [2], [0]]), top_probs=np.array([[.5], [.2], [.3]], dtype=np.float32),
+    top_tokens=[[" </script>"], [" 日本"], ["a"]], generated=np.zeros(3, bool), kind="causal",
 )
 path = predictions_view(r).save_html(sys.argv[1])
 print(json.dumps({"lmlens": lmlens.__file__, "templates": str(templates_dir()), "js": str(js_dir()), "bytes": path.stat().st_size}))

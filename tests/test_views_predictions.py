@@ -24,31 +24,31 @@ def test_causal_predictions_match_hf(model_type):
     trace = lens.trace(TEXT)
     r = predictions(trace, topk=7)
     probs, top_ids, top_probs = independent(lens.model, trace.token_ids, 7)
-    assert r.mode == "next" and r.k == 7 and r.n_positions == trace.n_positions
-    np.testing.assert_array_equal(r.token_ids, trace.token_ids.numpy())
+    assert r.kind == "causal" and r.k == 7 and r.n_positions == trace.n_positions
+    np.testing.assert_array_equal(r.input_ids, trace.token_ids.numpy())
     assert np.isnan(r.probs[0]) and r.ranks[0] == 0
     np.testing.assert_allclose(r.probs[1:], probs[1:], rtol=1e-4)
-    np.testing.assert_array_equal(r.topk_ids, top_ids)
-    np.testing.assert_allclose(r.topk_probs, top_probs, rtol=1e-4)
-    assert r.topk_tokens[3] == [lens.tokenizer.decode([int(i)]) for i in top_ids[3]]
+    np.testing.assert_array_equal(r.top_ids, top_ids)
+    np.testing.assert_allclose(r.top_probs, top_probs, rtol=1e-4)
+    assert list(r.top_tokens[3]) == [lens.tokenizer.decode([int(i)]) for i in top_ids[3]]
     # rank = 1 + number of strictly larger logits
     logits = trace["logits"].float()
     for i in range(1, r.n_positions):
-        tok = int(r.token_ids[i])
+        tok = int(r.input_ids[i])
         assert r.ranks[i] == 1 + int((logits[i - 1] > logits[i - 1, tok]).sum())
-    assert np.all(np.diff(r.topk_probs, axis=1) <= 0)
+    assert np.all(np.diff(r.top_probs, axis=1) <= 0)
 
 
 def test_masked_predictions_use_the_same_position():
     lens = tiny_lens("bert")
     trace = lens.trace("The capital of France is Paris.")
     r = predictions(trace, topk=4)
-    assert r.mode == "same"
+    assert r.kind == "masked"
     with torch.no_grad():
         p = torch.softmax(lens.model(trace.token_ids[None]).logits[0].double(), -1)
     ids = trace.token_ids
     np.testing.assert_allclose(r.probs, p[torch.arange(len(ids)), ids].numpy(), rtol=1e-4)
-    np.testing.assert_array_equal(r.topk_ids, p.topk(4, -1).indices.numpy())
+    np.testing.assert_array_equal(r.top_ids, p.topk(4, -1).indices.numpy())
     assert np.all(r.ranks >= 1)
 
 
@@ -76,7 +76,7 @@ def test_topk_above_vocab_and_missing_logits():
         predictions(lens.trace("The capital", points=["embed"]), topk=3)
     with pytest.raises(TypeError, match="Trace"):
         predictions("The capital")
-    with pytest.raises(TypeError, match="Trace or a PredictionsResult"):
+    with pytest.raises(TypeError, match="must be a PredictionsResult"):
         predictions_view(42)
 
 
@@ -84,21 +84,21 @@ def test_result_checks_shapes():
     r = predictions(tiny_lens("gpt2").trace("The capital"), topk=2)
     with pytest.raises(ValueError, match="probs"):
         PredictionsResult(**{**r.__dict__, "probs": r.probs[:-1]})
-    with pytest.raises(ValueError, match="mode"):
-        PredictionsResult(**{**r.__dict__, "mode": "sideways"})
+    with pytest.raises(ValueError, match="kind"):
+        PredictionsResult(**{**r.__dict__, "kind": "sideways"})
 
 
 def test_spec_round_trips_the_result():
     r = predictions(tiny_lens("gpt2").trace(TEXT), topk=5)
     spec = to_spec(r)
     assert spec["kind"] == "predictions" and spec["version"] == 1 and spec["mode"] == "next"
-    assert spec["tokens"] == r.tokens and spec["k"] == 5 and spec["n_positions"] == r.n_positions
-    np.testing.assert_array_equal(decode_array(spec["topk_ids"]), r.topk_ids)
-    np.testing.assert_allclose(decode_array(spec["topk_probs"]), r.topk_probs, rtol=1e-3)
+    assert spec["tokens"] == list(r.tokens) and spec["k"] == 5 and spec["n_positions"] == r.n_positions
+    np.testing.assert_array_equal(decode_array(spec["topk_ids"]), r.top_ids)
+    np.testing.assert_allclose(decode_array(spec["topk_probs"]), r.top_probs, rtol=1e-3)
     np.testing.assert_array_equal(decode_array(spec["probs"]), r.probs)
     np.testing.assert_array_equal(decode_array(spec["ranks"]), r.ranks)
     vocab = dict(zip(decode_array(spec["vocab_ids"]).tolist(), spec["vocab_strings"], strict=True))
-    assert [[vocab[i] for i in row] for row in r.topk_ids.tolist()] == r.topk_tokens
+    assert [[vocab[i] for i in row] for row in r.top_ids.tolist()] == [list(t) for t in r.top_tokens]
     part = to_spec(r, limit=3)
     assert len(part["tokens"]) == 3 and decode_array(part["topk_ids"]).shape == (3, 5)
 

@@ -81,7 +81,7 @@ def test_masked_model_report():
 def test_smollm2_predicts_paris(smollm2):
     view = smollm2.predictions("The capital of France is", topk=10)
     r = view.result
-    assert " Paris" in r.topk_tokens[-1][:3]
+    assert " Paris" in r.top_tokens[-1][:3]
     assert r.probs[-1] > 0.01  # " is" after "The capital of France" is expected
 
 

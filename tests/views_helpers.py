@@ -21,25 +21,25 @@ def visible(s: str) -> str:
     return s.replace("\r", "␍").replace("\n", "↵").replace("\t", "⇥")
 
 
-def hand_result(tokens: list[str] = HOSTILE, *, k: int = 3, mode: str = "next", seed: int = 0) -> PredictionsResult:
+def hand_result(tokens: list[str] = HOSTILE, *, k: int = 3, kind: str = "causal", seed: int = 0) -> PredictionsResult:
     """A PredictionsResult over ``tokens`` (vocabulary = the tokens, id = index)."""
     rng = np.random.default_rng(seed)
     n = len(tokens)
     probs = rng.uniform(1e-4, 0.9, size=n).astype(np.float32)
-    if mode == "next":
+    if kind == "causal":
         probs[0] = np.nan
     topk_ids = np.stack([np.roll(np.arange(n), -i - 1)[:k] for i in range(n)]).astype(np.int64)
     topk_probs = np.sort(rng.uniform(0, 0.3, size=(n, k)).astype(np.float32), axis=1)[:, ::-1].copy()
     return PredictionsResult(
-        token_ids=np.arange(n, dtype=np.int64),
+        input_ids=np.arange(n, dtype=np.int64),
         tokens=list(tokens),
         probs=probs,
         ranks=np.where(np.isnan(probs), 0, rng.integers(1, 50, size=n)).astype(np.int64),
-        topk_ids=topk_ids,
-        topk_probs=topk_probs,
-        topk_tokens=[[tokens[j] for j in row] for row in topk_ids],
+        top_ids=topk_ids,
+        top_probs=topk_probs,
+        top_tokens=[[tokens[j] for j in row] for row in topk_ids],
         generated=np.zeros(n, dtype=bool),
-        mode=mode,
+        kind=kind,
         model_name="hand <made> & 'model'",
     )
 

@@ -14,7 +14,7 @@ unembedding (held by reference, the Trace holds no reference to the model itself
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,7 +51,7 @@ class Readout:
         return self.head(self.normed(hidden))
 
 
-@dataclass
+@dataclass(eq=False)
 class Trace:
     """One captured forward pass over one text.
 
@@ -66,7 +66,6 @@ class Trace:
         n_layers: number of blocks of the model.
         kind: ``"causal"``, ``"masked"`` or ``"base"`` (no LM head).
         id_to_str: turns token ids into display strings (top-k lists in views).
-        extras: analysis results computed alongside (e.g. attributions from ``lens.generate``).
 
     >>> import lmlens, torch  # doctest: +SKIP
     >>> trace = lmlens.load("smollm2").trace("The capital of France is")  # doctest: +SKIP
@@ -85,7 +84,6 @@ class Trace:
     kind: str
     id_to_str: Callable[[Sequence[int]], list[str]]
     model_name: str = ""
-    extras: dict = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         try:

@@ -1,5 +1,6 @@
-"""Lens methods for gradient attribution: ``lens.attribution(...)`` and the ``attribution=``
-option of ``lens.generate(...)``."""
+"""``lens.attribution``: gradient attribution as a view, and what ``lens.generate(...,
+attribution=[...])`` computes for every generated token (kept by the lens, per trace, and reused
+by ``lens.attribution(trace)``; nothing is stored on the Trace)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 import torch
 
 from ..capture import Trace, display_tokens
-from .core import VIEW_MAX_BYTES
+from .defaults import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
     from ..analyses.attribution import AttributionResult
     from ..views import View
+    from .core import LensCore
 
 _BASELINE_NAMES = ("zero", "pad", "unk", "eos", "bos")
 #: Options a method's result depends on (others, like internal_batch_size, only change speed).
@@ -37,241 +39,224 @@ def _methods_arg(method: str | Sequence[str], name: str = "method") -> list[str]
     return out
 
 
-class AttributionMethods:
-    """Mixin for ``Lens``: gradient attribution of predicted tokens to the tokens before them."""
-
-    # ---- inputs ----------------------------------------------------------------------------
-    def _baseline_arg(self, baseline: Any) -> str | int | torch.Tensor:
-        if baseline is None or (isinstance(baseline, str) and baseline == "zero"):
-            return "zero"
-        if isinstance(baseline, str):
-            if baseline not in _BASELINE_NAMES:
-                raise ValueError(
-                    f"baseline must be one of {list(_BASELINE_NAMES)}, a token id or a tensor, "
-                    f"got {baseline!r}"
-                )
-            tid = getattr(self.tokenizer, f"{baseline}_token_id", None)
-            if tid is None:
-                raise ValueError(f"baseline={baseline!r}: this tokenizer has no {baseline} token")
-            return int(tid)
-        return baseline
-
-    def _attribution_inputs(self, x: Any, target: Any) -> dict:
-        """Sequence ids (targets included), target positions and display data for ``x``."""
-        if self.kind != "causal":
+def _baseline_arg(lens: LensCore, baseline: Any) -> str | int | torch.Tensor:
+    if baseline is None or (isinstance(baseline, str) and baseline == "zero"):
+        return "zero"
+    if isinstance(baseline, str):
+        if baseline not in _BASELINE_NAMES:
             raise ValueError(
-                f"attribution explains a causal LM's next-token predictions; this model is "
-                f"{self.kind!r}"
+                f"baseline must be one of {list(_BASELINE_NAMES)}, a token id or a tensor, "
+                f"got {baseline!r}"
             )
-        from ..analyses.attribution import (
-            continuation_start,
-            generated_positions,
-            greedy_next_token,
+        tid = getattr(lens.tokenizer, f"{baseline}_token_id", None)
+        if tid is None:
+            raise ValueError(f"baseline={baseline!r}: this tokenizer has no {baseline} token")
+        return int(tid)
+    return baseline
+
+def _attribution_inputs(lens: LensCore, x: Any, target: Any) -> dict:
+    """Sequence ids (targets included), target positions and display data for ``x``."""
+    if lens.kind != "causal":
+        raise ValueError(
+            f"attribution explains a causal LM's next-token predictions; this model is "
+            f"{lens.kind!r}"
         )
+    from ..analyses.attribution import (
+        continuation_start,
+        generated_positions,
+        greedy_next_token,
+    )
 
-        trace = x if isinstance(x, Trace) else None
-        if trace is not None:
-            ids = trace.token_ids.detach().cpu().long()
-            text = None
+    trace = x if isinstance(x, Trace) else None
+    if trace is not None:
+        ids = trace.token_ids.detach().cpu().long()
+        text = None
+    else:
+        ids = lens.tokenize(x)
+        text = x if isinstance(x, str) else None
+    n = int(ids.shape[0])
+    generated = trace.generated.astype(bool) if trace is not None else np.zeros(n, bool)
+    append: int | None = None
+    from_generate = False
+    if target is None:
+        if trace is not None and generated.any():
+            positions = generated_positions(generated)
+            from_generate = True
         else:
-            ids = self.tokenize(x)
-            text = x if isinstance(x, str) else None
-        n = int(ids.shape[0])
-        generated = trace.generated.astype(bool) if trace is not None else np.zeros(n, bool)
-        append: int | None = None
-        from_generate = False
-        if target is None:
-            if trace is not None and generated.any():
-                positions = generated_positions(generated)
-                from_generate = True
-            else:
-                append = greedy_next_token(self.model, ids)
-        elif isinstance(target, (int, np.integer)) and not isinstance(target, bool):
-            vocab = int(self.anatomy.embed_module(self.model).weight.shape[0])
-            if not 0 <= int(target) < vocab:
-                raise ValueError(f"target token id must lie in [0, {vocab}), got {target}")
-            append = int(target)
-        elif isinstance(target, str):
-            if text is None:
-                text = self.tokenizer.decode(ids.tolist(), skip_special_tokens=True,
-                                             clean_up_tokenization_spaces=False)
-            k = continuation_start(self.tokenizer, ids.tolist(), text, target)
-            positions = np.arange(k, n, dtype=np.int64)
-        else:
-            raise TypeError(
-                "target must be None (the model's next token), a token id, or a string that "
-                f"ends the text; got {type(target).__name__}"
-            )
-        if append is not None:
-            ids = torch.cat([ids, torch.tensor([append], dtype=torch.long)])
-            positions = np.array([n], dtype=np.int64)
-            generated = np.append(generated, False)
-            tokens, _, starts = display_tokens(self.tokenizer, ids.tolist())
-        elif trace is not None:
-            tokens, starts = list(trace.tokens), np.asarray(trace.word_starts, bool)
-        else:
-            tokens, _, starts = display_tokens(self.tokenizer, ids.tolist())
-        return {
-            "ids": ids, "positions": positions, "tokens": tokens, "word_starts": starts,
-            "generated": generated, "trace": trace if from_generate else None,
-        }
-
-    def _attribute(self, inputs: dict, method: str, options: dict) -> AttributionResult:
-        from ..analyses.attribution import attribute
-
-        opts = dict(options)
-        if opts.get("n_steps") is None:
-            opts["n_steps"] = 50
-        if opts.get("attr_target") is None:
-            opts["attr_target"] = "log_prob"
-        if opts.get("ig_method") is None:
-            opts["ig_method"] = "gausslegendre"
-        opts["baseline"] = self._baseline_arg(opts.get("baseline"))
-        return attribute(
-            self.model, inputs["ids"], inputs["positions"],
-            embed=self.anatomy.embed_module(self.model), method=method,
-            tokens=inputs["tokens"], word_starts=inputs["word_starts"],
-            generated=inputs["generated"], model_name=getattr(self, "name", ""), **opts,
+            append = greedy_next_token(lens.model, ids)
+    elif isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        vocab = int(lens.anatomy.embed_module(lens.model).weight.shape[0])
+        if not 0 <= int(target) < vocab:
+            raise ValueError(f"target token id must lie in [0, {vocab}), got {target}")
+        append = int(target)
+    elif isinstance(target, str):
+        if text is None:
+            text = lens.tokenizer.decode(ids.tolist(), skip_special_tokens=True,
+                                         clean_up_tokenization_spaces=False)
+        k = continuation_start(lens.tokenizer, ids.tolist(), text, target)
+        positions = np.arange(k, n, dtype=np.int64)
+    else:
+        raise TypeError(
+            "target must be None (the model's next token), a token id, or a string that "
+            f"ends the text; got {type(target).__name__}"
         )
+    if append is not None:
+        ids = torch.cat([ids, torch.tensor([append], dtype=torch.long)])
+        positions = np.array([n], dtype=np.int64)
+        generated = np.append(generated, False)
+        tokens, _, starts = display_tokens(lens.tokenizer, ids.tolist())
+    elif trace is not None:
+        tokens, starts = list(trace.tokens), np.asarray(trace.word_starts, bool)
+    else:
+        tokens, _, starts = display_tokens(lens.tokenizer, ids.tolist())
+    return {
+        "ids": ids, "positions": positions, "tokens": tokens, "word_starts": starts,
+        "generated": generated, "trace": trace if from_generate else None,
+    }
 
-    @staticmethod
-    def _reusable(stored: AttributionResult, method: str, options: dict) -> bool:
-        for key in ("attr_target", *_RESULT_OPTIONS.get(method, ())):
-            want = options.get(key)
-            if want is None:
-                continue
-            if key == "baseline" and not isinstance(want, (str, int)):
-                return False
-            if stored.params.get(key) != want:
-                return False
-        return True
+def _attribute(lens: LensCore, inputs: dict, method: str, options: dict) -> AttributionResult:
+    from ..analyses.attribution import attribute
 
-    def _attribution_results(self, x: Any, methods: list[str], target: Any, options: dict):
-        inputs = self._attribution_inputs(x, target)
-        trace: Trace | None = inputs["trace"]
-        store = trace.extras.setdefault("attribution", {}) if trace is not None else {}
-        results: dict[str, AttributionResult] = {}
-        for m in methods:
-            old = store.get(m)
-            if old is not None and self._reusable(old, m, options):
-                results[m] = old
-            else:
-                results[m] = store[m] = self._attribute(inputs, m, options)
-        if trace is not None:  # the view can switch to any other method computed for this trace
-            for m, r in store.items():
-                results.setdefault(m, r)
-        return results
+    opts = dict(options)
+    if opts.get("n_steps") is None:
+        opts["n_steps"] = 50
+    if opts.get("attr_target") is None:
+        opts["attr_target"] = "log_prob"
+    if opts.get("ig_method") is None:
+        opts["ig_method"] = "gausslegendre"
+    opts["baseline"] = _baseline_arg(lens, opts.get("baseline"))
+    return attribute(
+        lens.model, inputs["ids"], inputs["positions"],
+        embed=lens.anatomy.embed_module(lens.model), method=method,
+        tokens=inputs["tokens"], word_starts=inputs["word_starts"],
+        generated=inputs["generated"], model_name=lens.name, **opts,
+    )
 
-    # ---- public ----------------------------------------------------------------------------
-    def attribution(
-        self,
-        x: str | Sequence[int] | torch.Tensor | Trace,
-        *,
-        method: str | Sequence[str] = "integrated_gradients",
-        target: str | int | None = None,
-        attr_target: str | None = None,
-        group: str = "token",
-        baseline: str | int | torch.Tensor | None = None,
-        n_steps: int | None = None,
-        ig_method: str | None = None,
-        internal_batch_size: int | None = None,
-        progress: bool | None = None,
-        max_bytes: int | None = VIEW_MAX_BYTES,
-        theme: str = "auto",
-    ) -> View:
-        """Which input tokens a prediction leans on: gradient attribution on the input embeddings
-        against the log-probability of each target token (ecco's hover view + a target × source
-        heatmap). ``view.result`` is the ``AttributionResult`` of the first method.
+def _reusable(stored: AttributionResult, method: str, options: dict) -> bool:
+    for key in ("attr_target", *_RESULT_OPTIONS.get(method, ())):
+        want = options.get(key)
+        if want is None:
+            continue
+        if key == "baseline" and not isinstance(want, (str, int)):
+            return False
+        if stored.params.get(key) != want:
+            return False
+    return True
 
-        Targets:
-            - ``target=None`` on a text: the model's greedy next token after it;
-            - ``target=None`` on a trace from ``lens.generate``: every generated token (results
-              that ``generate(..., attribution=[...])`` computed are reused, not recomputed);
-            - ``target=" Paris"``: a continuation that ends the text, sliced from the
-              tokenization of the whole text (one row per target token);
-            - ``target=<token id>``: that token as the next one.
-
-        Args:
-            method: ``"integrated_gradients"``, ``"saliency"``, ``"input_x_gradient"``,
-                ``"deeplift"``, or a list of them (the view switches between them).
-            attr_target: what is explained: ``"log_prob"`` (default) or ``"prob"`` (ecco's
-                convention) of each target. On deep RMSNorm models (SmolLM2) integrated
-                gradients of the log-probability from a zero baseline do not converge (the
-                view shows the delta); those of the probability do.
-            group: ``"token"`` or ``"word"`` (sources merged into words: ``Ġ``, ``▁``, ``##``).
-            baseline: integrated gradients / DeepLift baseline: ``"zero"`` (default, zero
-                embeddings as in captum and ecco), ``"pad"``, ``"unk"``, ``"eos"``, ``"bos"``
-                (that token's embedding at every position), a token id or a tensor.
-            n_steps, ig_method, internal_batch_size: integrated gradients' steps (default 50),
-                captum's approximation method (default ``"gausslegendre"``), and path points per
-                forward (bounds memory).
-            progress: tqdm bar (None: only for runs that last more than a few seconds).
-
-        DeepLift: on GPT-2/Llama-style models captum has no rules for the non-linearities, so
-        it equals gradient × (input − baseline); the result's ``note`` and the view say so.
-
-        >>> view = lens.attribution("The capital of France is")  # doctest: +SKIP
-        >>> view.result.norms.sum(1)  # doctest: +SKIP
-        array([1.], dtype=float32)
-        >>> lens.attribution("The capital of France is Paris", target=" Paris",
-        ...                  method=["saliency", "integrated_gradients"])  # doctest: +SKIP
-        """
-        from ..analyses.attribution.core import GROUPINGS
-        from ..views.attribution import attribution_view
-
-        methods = _methods_arg(method)
-        if group not in GROUPINGS:
-            raise ValueError(f"group must be one of {list(GROUPINGS)}, got {group!r}")
-        options = {
-            "n_steps": n_steps, "baseline": baseline, "ig_method": ig_method,
-            "internal_batch_size": internal_batch_size, "progress": progress,
-            "attr_target": attr_target,
-        }
-        results = self._attribution_results(x, methods, target, options)
-        ordered = [results[m] for m in methods] + [r for m, r in results.items() if m not in methods]
-        return attribution_view(ordered, group=group, max_bytes=max_bytes, theme=theme)
-
-    def generate(
-        self,
-        prompt: str | Sequence[int] | torch.Tensor,
-        *,
-        attribution: str | Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None,
-        **kwargs: Any,
-    ) -> Trace:
-        """``LensCore.generate``, plus attributions of every generated token when
-        ``attribution`` names methods (a name, a list, or ``{method: {option: value}}`` with
-        ``n_steps``, ``baseline``, ``attr_target``, ...; see ``attribution``). They are computed batched over the generated tokens
-        and stored in ``trace.extras["attribution"][method]`` (token-level
-        ``AttributionResult``); ``lens.attribution(trace, method=...)`` shows them.
-
-        >>> trace = lens.generate("The capital of France is", max_new_tokens=8,
-        ...                       attribution=["integrated_gradients", "saliency"])  # doctest: +SKIP
-        >>> trace.extras["attribution"]["saliency"].scores.shape  # doctest: +SKIP
-        (8, 13)
-        """
-        if attribution is None:
-            return super().generate(prompt, **kwargs)  # type: ignore[misc]
-        if isinstance(attribution, Mapping):
-            methods = _methods_arg(list(attribution), "attribution")
-            per = {}
-            for m in methods:
-                opts = attribution[m] or {}
-                if not isinstance(opts, Mapping):
-                    raise TypeError(f"attribution[{m!r}] must be a dict of options, got {type(opts).__name__}")
-                unknown = set(opts) - set(_OPTIONS)
-                if unknown:
-                    raise ValueError(f"attribution[{m!r}]: unknown options {sorted(unknown)}")
-                per[m] = dict(opts)
+def _attribution_results(lens: LensCore, x: Any, methods: list[str], target: Any, options: dict):
+    inputs = _attribution_inputs(lens, x, target)
+    trace: Trace | None = inputs["trace"]
+    store = lens.stored_attributions(trace) if trace is not None else {}
+    results: dict[str, AttributionResult] = {}
+    for m in methods:
+        old = store.get(m)
+        if old is not None and _reusable(old, m, options):
+            results[m] = old
         else:
-            methods = _methods_arg(attribution, "attribution")
-            per = {m: {} for m in methods}
-        if self.kind != "causal":
-            raise ValueError(f"generate needs a causal LM; this model is {self.kind!r}")
-        trace = super().generate(prompt, **kwargs)  # type: ignore[misc]
-        if not trace.generated.any():
-            return trace
-        inputs = self._attribution_inputs(trace, None)
-        store = trace.extras.setdefault("attribution", {})
+            results[m] = store[m] = _attribute(lens, inputs, m, options)
+    if trace is not None:  # the view can switch to any other method computed for this trace
+        for m, r in store.items():
+            results.setdefault(m, r)
+    return results
+
+# ---- public ----------------------------------------------------------------------------
+def attribution(
+    lens: LensCore,
+    x: str | Sequence[int] | torch.Tensor | Trace,
+    *,
+    method: str | Sequence[str] = "integrated_gradients",
+    target: str | int | None = None,
+    attr_target: str | None = None,
+    group: str = "token",
+    baseline: str | int | torch.Tensor | None = None,
+    n_steps: int | None = None,
+    ig_method: str | None = None,
+    internal_batch_size: int | None = None,
+    progress: bool | None = None,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> View:
+    """Which input tokens a prediction leans on: gradient attribution on the input embeddings
+    against the log-probability of each target token (ecco's hover view + a target × source
+    heatmap). ``view.result`` is the ``AttributionResult`` of the first method.
+
+    Targets:
+        - ``target=None`` on a text: the model's greedy next token after it;
+        - ``target=None`` on a trace from ``lens.generate``: every generated token (results
+          that ``generate(..., attribution=[...])`` computed are reused, not recomputed);
+        - ``target=" Paris"``: a continuation that ends the text, sliced from the
+          tokenization of the whole text (one row per target token);
+        - ``target=<token id>``: that token as the next one.
+
+    Args:
+        method: ``"integrated_gradients"``, ``"saliency"``, ``"input_x_gradient"``,
+            ``"deeplift"``, or a list of them (the view switches between them).
+        attr_target: what is explained: ``"log_prob"`` (default) or ``"prob"`` (ecco's
+            convention) of each target. On deep RMSNorm models (SmolLM2) integrated
+            gradients of the log-probability from a zero baseline do not converge (the
+            view shows the delta); those of the probability do.
+        group: ``"token"`` or ``"word"`` (sources merged into words: ``Ġ``, ``▁``, ``##``).
+        baseline: integrated gradients / DeepLift baseline: ``"zero"`` (default, zero
+            embeddings as in captum and ecco), ``"pad"``, ``"unk"``, ``"eos"``, ``"bos"``
+            (that token's embedding at every position), a token id or a tensor.
+        n_steps, ig_method, internal_batch_size: integrated gradients' steps (default 50),
+            captum's approximation method (default ``"gausslegendre"``), and path points per
+            forward (bounds memory).
+        progress: tqdm bar (None: only for runs that last more than a few seconds).
+
+    DeepLift: on GPT-2/Llama-style models captum has no rules for the non-linearities, so
+    it equals gradient × (input − baseline); the result's ``note`` and the view say so.
+
+    >>> view = lens.attribution("The capital of France is")  # doctest: +SKIP
+    >>> view.result.norms.sum(1)  # doctest: +SKIP
+    array([1.], dtype=float32)
+    >>> lens.attribution("The capital of France is Paris", target=" Paris",
+    ...                  method=["saliency", "integrated_gradients"])  # doctest: +SKIP
+    """
+    from ..analyses.attribution.core import GROUPINGS
+    from ..views.attribution import attribution_view
+
+    methods = _methods_arg(method)
+    if group not in GROUPINGS:
+        raise ValueError(f"group must be one of {list(GROUPINGS)}, got {group!r}")
+    options = {
+        "n_steps": n_steps, "baseline": baseline, "ig_method": ig_method,
+        "internal_batch_size": internal_batch_size, "progress": progress,
+        "attr_target": attr_target,
+    }
+    results = _attribution_results(lens, x, methods, target, options)
+    ordered = [results[m] for m in methods] + [r for m, r in results.items() if m not in methods]
+    if group == "word":
+        ordered = [r.by_word() for r in ordered]
+    return attribution_view(ordered, max_bytes=max_bytes, theme=theme)
+
+def parse_attribution(
+    attribution: str | Sequence[str] | Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """``{method: options}`` from the ``attribution=`` argument of ``lens.generate``: a method
+    name, a list of them, or ``{method: {option: value}}`` (options as ``lens.attribution``
+    takes them: ``n_steps``, ``baseline``, ``attr_target``, ...)."""
+    if isinstance(attribution, Mapping):
+        methods = _methods_arg(list(attribution), "attribution")
+        per = {}
         for m in methods:
-            store[m] = self._attribute(inputs, m, per[m])
-        return trace
+            opts = attribution[m] or {}
+            if not isinstance(opts, Mapping):
+                raise TypeError(f"attribution[{m!r}] must be a dict of options, got {type(opts).__name__}")
+            unknown = set(opts) - set(_OPTIONS)
+            if unknown:
+                raise ValueError(f"attribution[{m!r}]: unknown options {sorted(unknown)}; valid: {list(_OPTIONS)}")
+            per[m] = dict(opts)
+        return per
+    return {m: {} for m in _methods_arg(attribution, "attribution")}
+
+
+def attribute_generated(lens: LensCore, trace: Trace, methods: Mapping[str, Mapping[str, Any]]) -> None:
+    """Attribute every generated token of ``trace`` with each method (batched over the
+    generated tokens) and keep the results with the lens for ``lens.attribution(trace)``."""
+    if not trace.generated.any():
+        return
+    inputs = _attribution_inputs(lens, trace, None)
+    store = lens.stored_attributions(trace)
+    for m, opts in methods.items():
+        store[m] = _attribute(lens, inputs, m, dict(opts))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,10 +13,7 @@ from torch import nn
 from .. import names as N
 from ..anatomy import Anatomy, discover
 from ..capture import DEFAULT_MAX_BYTES, Readout, Trace, display_tokens, inference_mode, record
-
-#: Default HTML budget of a view (= ``lmlens.views.DEFAULT_MAX_BYTES``; a test keeps them equal).
-#: Repeated here so the Lens methods' signatures need no views import (views pull in jinja2).
-VIEW_MAX_BYTES = 10_000_000
+from .defaults import VIEW_MAX_BYTES  # noqa: F401  (re-exported for older imports)
 
 
 def _max_positions(config) -> int | None:
@@ -56,8 +55,53 @@ class LensCore:
         self.anatomy = anatomy or discover(model)
         config = getattr(model, "config", None)
         self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        # analysis results computed alongside a trace (attributions of generate), per trace
+        self._stored: weakref.WeakKeyDictionary[Trace, dict] = weakref.WeakKeyDictionary()
         if check:
             self.self_check()
+
+    def __repr__(self) -> str:
+        cfg = getattr(self.model, "config", None)
+        try:
+            p = next(self.model.parameters())
+            where = f"{p.device}, {str(p.dtype).removeprefix('torch.')}"
+        except StopIteration:  # pragma: no cover - a model without parameters
+            where = "no parameters"
+        d_model = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", None)
+        vocab = getattr(cfg, "vocab_size", None)
+        bits = [
+            f"{self.name!r}",
+            f"{getattr(cfg, 'model_type', type(self.model).__name__)} {self.kind}",
+            f"{self.n_layers} layers × {self.anatomy.n_heads} heads",
+            f"d_model={d_model}",
+        ]
+        if vocab:
+            bits.append(f"vocab={vocab}")
+        bits.append(where)
+        return f"Lens({', '.join(bits)})"
+
+    def stored_attributions(self, trace: Trace) -> dict:
+        """``{method: AttributionResult}`` computed for ``trace`` by ``lens.generate(...,
+        attribution=[...])`` or ``lens.attribution(trace, ...)`` (kept while the trace lives).
+
+        >>> gen = lens.generate("The capital of France is", attribution=["saliency"])  # doctest: +SKIP
+        >>> lens.stored_attributions(gen)["saliency"].scores.shape  # doctest: +SKIP
+        (8, 13)
+        """
+        if not isinstance(trace, Trace):
+            raise TypeError(f"trace must be a Trace, got {type(trace).__name__}")
+        return self._stored.setdefault(trace, {}).setdefault("attribution", {})
+
+    def require_unembedding(self, what: str) -> None:
+        """Raise a ``ValueError`` saying that ``what`` decodes through the model's unembedding
+        (LM head) when this model has none (e.g. MiniLM, a ``BertModel``)."""
+        if self.anatomy.head is None:
+            raise ValueError(
+                f"{what} needs an unembedding (an LM head mapping hidden states to token "
+                f"logits), and {self.name} ({type(self.model).__name__}, kind={self.kind!r}) has "
+                "none: it outputs hidden states only. Load the model with its LM head "
+                "(…ForCausalLM or …ForMaskedLM), or use lens.trace / lens.embed."
+            )
 
     # ---- parts ---------------------------------------------------------------------------
     @property
@@ -175,14 +219,29 @@ class LensCore:
         points: str | Sequence[str] | None = None,
         dtype: torch.dtype | None = None,
         max_bytes: int | None = DEFAULT_MAX_BYTES,
+        attribution: str | Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None,
         **generate_kwargs,
     ) -> Trace:
         """Generate, then capture one forward over prompt + generated tokens.
 
-        ``trace.generated`` marks the generated positions.
+        ``trace.generated`` marks the generated positions. ``attribution`` names methods
+        (a name, a list, or ``{method: {option: value}}`` with ``n_steps``, ``baseline``,
+        ``attr_target``, ...; see ``lens.attribution``) to attribute every generated token
+        with, batched over them; ``lens.attribution(trace, method=...)`` shows them without
+        recomputing (``lens.stored_attributions(trace)`` holds them).
+
+        >>> gen = lens.generate("The capital of France is", max_new_tokens=8,
+        ...                     attribution=["integrated_gradients", "saliency"])  # doctest: +SKIP
+        >>> gen.generated.sum()  # doctest: +SKIP
+        8
         """
         if self.kind != "causal":
             raise ValueError(f"generate needs a causal LM; this model is {self.kind!r}")
+        methods = None
+        if attribution is not None:
+            from .attribution import attribute_generated, parse_attribution
+
+            methods = parse_attribution(attribution)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
         chosen = N.select(points, self.point_names)
@@ -205,7 +264,10 @@ class LensCore:
         tensors = record(self.model, self.anatomy, full, chosen, dtype=dtype, max_bytes=max_bytes)
         generated = np.zeros(full.shape[0], dtype=bool)
         generated[ids.shape[0]:] = True
-        return self._make_trace(full, tensors, generated)
+        trace = self._make_trace(full, tensors, generated)
+        if methods:
+            attribute_generated(self, trace, methods)
+        return trace
 
     # ---- load-time check -----------------------------------------------------------------
     def self_check(self, atol: float = 1e-3) -> None:

@@ -1,4 +1,7 @@
-"""Lens methods for the logit-lens views: ``rankings``, ``rankings_watch``, ``layer_predictions``."""
+"""``lens.rankings``, ``lens.rankings_watch``, ``lens.layer_predictions``: the logit lens, as
+views. Each takes a text or a ``Trace``; given a text it traces only what the logit lens needs
+(embeddings, every block's output and the logits); given a ``Trace`` from ``lens.generate``,
+prompt and generated tokens are analysed together and the generated ones are marked."""
 
 from __future__ import annotations
 
@@ -9,132 +12,132 @@ import numpy as np
 import torch
 
 from ..capture import Trace
-from .core import VIEW_MAX_BYTES
+from .defaults import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
-    from ..views._lens_common import FigureView
+    from ..views.figure_view import FigureView
+    from .core import LensCore
 
 
 TextOrTrace = str | Sequence[int] | torch.Tensor | Trace
 
 
-class LogitLensMethods:
-    """Mixin for ``Lens``: each method takes a text or a ``Trace`` and returns a View.
+def _lens_trace(lens: LensCore, x: TextOrTrace) -> Trace:
+    from ..analyses.logit_lens import POINTS
 
-    Given a text, it traces only what the logit lens needs (embeddings, every block's output
-    and the logits). Given a ``Trace`` from ``lens.generate``, prompt and generated tokens are
-    analysed together and the generated ones are marked.
+    if not isinstance(x, Trace):
+        lens.require_unembedding("the logit lens")
+    return lens.as_trace(x, points=POINTS)
+
+
+def _progress(trace: Trace, rows: int, progress):
+    """tqdm.auto (a notebook bar in notebooks) when the decode is large and ``progress`` is None."""
+    if progress is not None:
+        return progress
+    from ..analyses.logit_lens.decode import show_progress
+
+    r = trace.readout
+    d_model = int(r.unembed.weight.shape[1]) if r is not None else 0
+    if r is None or not show_progress(rows, r.d_vocab, d_model):
+        return False
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def rankings(
+    lens: LensCore,
+    x: TextOrTrace,
+    *,
+    target: str | Sequence[int] | np.ndarray = "output",
+    topk: int = 5,
+    progress=None,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> FigureView:
+    """Logit lens: a layer × token grid of the rank (1 = top) of each position's target at
+    every layer, coloured on a log scale; hover a cell for its top-``topk``, toggle to
+    probabilities. ``target="output"`` (default) ranks the token the model finally outputs
+    at each position (as ecco); ``"next"`` the actual next token; ``"input"`` the token
+    itself (masked LMs). ``view.result`` is a ``RankingsResult``; ``view.figure()`` a
+    matplotlib figure.
+
+    >>> lens.rankings("The capital of France is").save_html("rankings.html")  # doctest: +SKIP
     """
+    from ..analyses.logit_lens import rankings as compute
+    from ..views.rankings import rankings_view
 
-    def _lens_trace(self, x: TextOrTrace) -> Trace:
-        from ..analyses.logit_lens import POINTS, check_lm_head
+    trace = _lens_trace(lens, x)
+    p = _progress(trace, (trace.n_layers + 1) * trace.n_positions, progress)
+    result = compute(trace, target=target, topk=topk, progress=p)
+    return rankings_view(result, max_bytes=max_bytes, theme=theme)
 
-        if not isinstance(x, Trace):
-            check_lm_head(self.kind, self.name)
-        return self.as_trace(x, points=POINTS)
 
-    def _progress(self, trace: Trace, rows: int, progress):
-        """tqdm.auto (a notebook bar in notebooks) when the decode is large and ``progress`` is None."""
-        if progress is not None:
-            return progress
-        from ..analyses._decode import show_progress
+def rankings_watch(
+    lens: LensCore,
+    x: TextOrTrace,
+    watch: Sequence[str | int] | str | int | None = None,
+    position: int = -1,
+    *,
+    topk: int = 5,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> FigureView:
+    """Logit lens for chosen tokens: the rank and probability of each word or id in
+    ``watch`` at every layer, at ``position`` (-1: the last; for a causal LM, what comes
+    after the text), one line per token. A word that splits into several tokens is watched
+    by its first token, and the view says so. ``watch=None`` watches the model's final top 3
+    there. ``view.result`` is a ``RankingsWatchResult``.
 
-        r = trace.readout
-        d_model = int(r.unembed.weight.shape[1]) if r is not None else 0
-        if r is None or not show_progress(rows, r.d_vocab, d_model):
-            return False
-        from tqdm.auto import tqdm
+    >>> lens.rankings_watch("The keys to the cabinet", watch=[" is", " are"])  # doctest: +SKIP
+    """
+    from ..analyses.logit_lens import (
+        check_lm_head,
+        check_position,
+        layer_logits,
+        resolve_watch,
+    )
+    from ..analyses.logit_lens import rankings_watch as compute
+    from ..views.rankings_watch import watch_view
 
-        return tqdm
+    trace = _lens_trace(lens, x)
+    if trace.readout is None:
+        check_lm_head(trace.kind, trace.model_name, False)
+    if watch is None:
+        pos = check_position(position, trace.n_positions)
+        watch = layer_logits(trace, -1)[pos].topk(min(3, trace.readout.d_vocab)).indices.tolist()
+    ids, labels, notes = resolve_watch(lens.tokenizer, watch, trace.readout.d_vocab)
+    result = compute(trace, watch=ids, position=position, labels=labels, notes=notes,
+                     topk=topk, progress=False)
+    return watch_view(result, max_bytes=max_bytes, theme=theme)
 
-    def rankings(
-        self,
-        x: TextOrTrace,
-        *,
-        target: str | Sequence[int] | np.ndarray = "output",
-        topk: int = 5,
-        progress=None,
-        max_bytes: int | None = VIEW_MAX_BYTES,
-        theme: str = "auto",
-    ) -> FigureView:
-        """Logit lens: a layer × token grid of the rank (1 = top) of each position's target at
-        every layer, coloured on a log scale; hover a cell for its top-``topk``, toggle to
-        probabilities. ``target="output"`` (default) ranks the token the model finally outputs
-        at each position (as ecco); ``"next"`` the actual next token; ``"input"`` the token
-        itself (masked LMs). ``view.result`` is a ``RankingsResult``; ``view.figure()`` a
-        matplotlib figure.
 
-        >>> lens.rankings("The capital of France is").save_html("rankings.html")  # doctest: +SKIP
-        """
-        from ..views.rankings import rankings_view
+def layer_predictions(
+    lens: LensCore,
+    x: TextOrTrace,
+    position: int = -1,
+    topk: int = 10,
+    layers: Sequence[int | str] | None = None,
+    *,
+    progress=None,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> FigureView:
+    """Logit lens, per layer: the top-``topk`` tokens and their probabilities at every layer
+    (``layers``: indices, 0 = embeddings and i + 1 = block i, or names), at ``position``;
+    click another token in the view to move. ``view.result`` is a
+    ``LayerPredictionsResult``.
 
-        trace = self._lens_trace(x)
-        p = self._progress(trace, (trace.n_layers + 1) * trace.n_positions, progress)
-        return rankings_view(trace, target=target, topk=topk, progress=p, max_bytes=max_bytes, theme=theme)
+    >>> lens.layer_predictions("The capital of France is", position=-1, topk=10)  # doctest: +SKIP
+    """
+    from ..analyses.logit_lens import layer_predictions as compute
+    from ..views.layer_predictions import layer_predictions_view
 
-    def rankings_watch(
-        self,
-        x: TextOrTrace,
-        watch: Sequence[str | int] | str | int | None = None,
-        position: int = -1,
-        *,
-        topk: int = 5,
-        max_bytes: int | None = VIEW_MAX_BYTES,
-        theme: str = "auto",
-    ) -> FigureView:
-        """Logit lens for chosen tokens: the rank and probability of each word or id in
-        ``watch`` at every layer, at ``position`` (-1: the last; for a causal LM, what comes
-        after the text), one line per token. A word that splits into several tokens is watched
-        by its first token, and the view says so. ``watch=None`` watches the model's final top 3
-        there. ``view.result`` is a ``WatchResult``.
-
-        >>> lens.rankings_watch("The keys to the cabinet", watch=[" is", " are"])  # doctest: +SKIP
-        """
-        from ..analyses.logit_lens import (
-            check_lm_head,
-            check_position,
-            layer_logits,
-            rankings_watch,
-            resolve_watch,
-        )
-        from ..views.rankings_watch import watch_view
-
-        trace = self._lens_trace(x)
-        if trace.readout is None:
-            check_lm_head(trace.kind, trace.model_name, False)
-        if watch is None:
-            pos = check_position(position, trace.n_positions)
-            watch = layer_logits(trace, -1)[pos].topk(min(3, trace.readout.d_vocab)).indices.tolist()
-        ids, labels, notes = resolve_watch(self.tokenizer, watch, trace.readout.d_vocab)
-        result = rankings_watch(trace, watch=ids, position=position, labels=labels, notes=notes,
-                                topk=topk, progress=False)
-        return watch_view(result, max_bytes=max_bytes, theme=theme)
-
-    def layer_predictions(
-        self,
-        x: TextOrTrace,
-        position: int = -1,
-        topk: int = 10,
-        layers: Sequence[int | str] | None = None,
-        *,
-        progress=None,
-        max_bytes: int | None = VIEW_MAX_BYTES,
-        theme: str = "auto",
-    ) -> FigureView:
-        """Logit lens, per layer: the top-``topk`` tokens and their probabilities at every layer
-        (``layers``: indices, 0 = embeddings and i + 1 = block i, or names), at ``position``;
-        click another token in the view to move. ``view.result`` is a
-        ``LayerPredictionsResult``.
-
-        >>> lens.layer_predictions("The capital of France is", position=-1, topk=10)  # doctest: +SKIP
-        """
-        from ..views.layer_predictions import layer_predictions_view
-
-        trace = self._lens_trace(x)
-        if layers is None:
-            n_layers = trace.n_layers + 1
-        else:
-            n_layers = 1 if isinstance(layers, (str, int)) else len(layers)
-        p = self._progress(trace, n_layers * trace.n_positions, progress)
-        return layer_predictions_view(trace, position=position, topk=topk, layers=layers, progress=p,
-                                      max_bytes=max_bytes, theme=theme)
+    trace = _lens_trace(lens, x)
+    if layers is None:
+        n_layers = trace.n_layers + 1
+    else:
+        n_layers = 1 if isinstance(layers, (str, int)) else len(layers)
+    p = _progress(trace, n_layers * trace.n_positions, progress)
+    result = compute(trace, position=position, topk=topk, layers=layers, progress=p)
+    return layer_predictions_view(result, max_bytes=max_bytes, theme=theme)

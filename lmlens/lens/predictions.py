@@ -1,4 +1,4 @@
-"""Lens methods for the predictions view."""
+"""``lens.predictions``: the model's top-k at every position, as a view."""
 
 from __future__ import annotations
 
@@ -8,31 +8,30 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..capture import Trace
-from .core import VIEW_MAX_BYTES
+from .defaults import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
     from ..views import View
+    from .core import LensCore
 
 
+def predictions(
+    lens: LensCore,
+    x: str | Sequence[int] | torch.Tensor | Trace,
+    *,
+    topk: int = 10,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> View:
+    """The text as tokens tinted by the probability the model gave each; hover or click a
+    token for the model's top-``topk`` predictions there. ``view.result`` is a
+    ``PredictionsResult`` (see ``lmlens.analyses.predictions``).
 
-class PredictionsMethods:
-    """Mixin for ``Lens``: each method takes a text or a ``Trace`` and returns a View."""
+    >>> lens.predictions("The capital of France is").save_html("p.html")  # doctest: +SKIP
+    """
+    from ..analyses.predictions import predictions as compute
+    from ..views.predictions import predictions_view
 
-    def predictions(
-        self,
-        x: str | Sequence[int] | torch.Tensor | Trace,
-        *,
-        topk: int = 10,
-        max_bytes: int | None = VIEW_MAX_BYTES,
-        theme: str = "auto",
-    ) -> View:
-        """The text as tokens tinted by the probability the model gave each; hover or click a
-        token for the model's top-``topk`` predictions there. ``view.result`` is a
-        ``PredictionsResult`` (see ``lmlens.analyses.predictions``).
-
-        >>> lens.predictions("The capital of France is").save_html("p.html")  # doctest: +SKIP
-        """
-        from ..views.predictions import predictions_view
-
-        trace = self.as_trace(x, points=["logits"])
-        return predictions_view(trace, topk=topk, max_bytes=max_bytes, theme=theme)
+    lens.require_unembedding("predictions")
+    trace = lens.as_trace(x, points=["logits"])
+    return predictions_view(compute(trace, topk=topk), max_bytes=max_bytes, theme=theme)

@@ -12,9 +12,10 @@ A view of kind ``K`` needs three files:
 'predictions'
 """
 
-from ._budget import DEFAULT_MAX_BYTES, ViewTooLargeError, fit
+from ._budget import DEFAULT_MAX_BYTES, ViewTooLargeError
 from ._encode import decode_array, encode_array, quantize
 from ._resources import AssetsNotFoundError
+from .fit import fit
 from .page import page_html, save_page
 from .predictions import predictions_view
 from .view import View

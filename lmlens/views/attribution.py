@@ -19,9 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..analyses.attribution import METHOD_LABELS, AttributionResult
-from ._budget import DEFAULT_MAX_BYTES, fit
+from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
+from ._spec import spec_header
+from .fit import fit
 from .view import View
 
 #: Spec version written here; js/src/views/attribution.js reads up to its own VERSION.
@@ -67,7 +69,7 @@ def _cut(r: AttributionResult, m: int) -> AttributionResult:
         baseline_values=None if r.baseline_values is None else r.baseline_values[:m],
         tokens=r.tokens[: last + 1], source_tokens=r.source_tokens[:keep],
         source_spans=r.source_spans[:keep], word_starts=r.word_starts[: last + 1],
-        generated=r.generated[: last + 1],
+        generated=r.generated[: last + 1], input_ids=r.input_ids[: last + 1],
     )
 
 
@@ -101,7 +103,7 @@ def _method_spec(r: AttributionResult) -> dict:
         "baseline_values": (
             None if r.baseline_values is None else encode_array(r.baseline_values, "float32")
         ),
-        "note": r.note,
+        "note": " ".join(r.notes),
         "params": {k: v for k, v in r.params.items() if isinstance(v, (str, int, float))},
     }
 
@@ -119,13 +121,9 @@ def to_spec(results: Sequence[AttributionResult], *, limit: int | None = None) -
     cut = [_cut(r, m) for r in results]
     first = cut[0]
     return {
-        "kind": "attribution",
-        "version": VERSION,
-        "title": "Input attribution",
-        "model_name": first.model_name,
-        "summary": _summary(first),
-        "tokens": list(first.tokens),
-        "generated": encode_array(first.generated, "uint8"),
+        # each method's notes show with that method (its "note"), not as page notices
+        **spec_header("attribution", VERSION, first, title="Input attribution",
+                      summary=_summary(first), notices=False),
         "targets": encode_array(first.target_positions, "int32"),
         "target_logprobs": encode_array(first.target_logprobs, "float32"),
         "spans": encode_array(first.source_spans, "int32"),
@@ -153,7 +151,7 @@ def _fallback(r: AttributionResult) -> dict:
         "rows": rows,
         "more_rows": max(0, r.n_targets - FALLBACK_ROWS),
         "method": METHOD_LABELS[r.method],
-        "note": r.note,
+        "note": " ".join(r.notes),
         "has_delta": r.delta is not None,
     }
 
@@ -161,23 +159,19 @@ def _fallback(r: AttributionResult) -> dict:
 def attribution_view(
     results: AttributionResult | Sequence[AttributionResult],
     *,
-    group: str = "token",
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     theme: str = "auto",
 ) -> View:
-    """The attribution view of one result or of several (one per method, same targets; the
-    first is shown first and is ``view.result``). ``group="word"`` merges sources into words.
+    """The attribution view of one result or of several (one per method, same targets and
+    grouping; the first is shown first and is ``view.result``).
+
     Over ``max_bytes`` the view shows the first targets that fit and says so.
 
     >>> view = attribution_view([ig_result, saliency_result])  # doctest: +SKIP
     >>> view.result.method  # doctest: +SKIP
     'integrated_gradients'
     """
-    if group not in ("token", "word"):
-        raise ValueError(f"group must be 'token' or 'word', got {group!r}")
     results = _check(results)
-    if group == "word":
-        results = [r.by_word() for r in results]
 
     def build(m: int) -> View:
         spec = to_spec(results, limit=m)

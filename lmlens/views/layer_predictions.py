@@ -10,14 +10,13 @@ model finally outputs there is outlined wherever it appears (``js/src/views/laye
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ..analyses.logit_lens import POINTS, LayerPredictionsResult, layer_predictions
-from ..capture import Trace
-from ._budget import DEFAULT_MAX_BYTES, fit_window
+from ..analyses.logit_lens import LayerPredictionsResult
+from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
-from ._lens_common import FigureView, layer_label, vocab
+from ._spec import check_result, spec_header, vocab
+from .figure_view import FigureView, layer_label
+from .fit import fit_window
 
 #: Spec version written here; js/src/views/layer_predictions.js reads up to its own VERSION.
 VERSION = 1
@@ -42,29 +41,20 @@ def to_spec(result: LayerPredictionsResult, *, lo: int = 0, hi: int | None = Non
     >>> to_spec(result)["kind"]  # doctest: +SKIP
     'layer_predictions'
     """
-    if not isinstance(result, LayerPredictionsResult):
-        raise TypeError(f"result must be a LayerPredictionsResult, got {type(result).__name__}")
-    r = result
+    r = check_result(result, LayerPredictionsResult)
     hi = r.n_positions if hi is None else hi
     if not 0 <= lo <= r.position < hi <= r.n_positions:
         raise ValueError(f"the window {lo}:{hi} must hold position {r.position}")
-    ids, probs = r.all_token_ids[:, lo:hi], r.all_probs[:, lo:hi]
+    ids, probs = r.top_ids[:, lo:hi], r.top_probs[:, lo:hi]
     return {
-        "kind": "layer_predictions",
-        "version": VERSION,
-        "title": "Logit lens: top tokens of every layer",
-        "model_name": r.model_name,
-        "summary": _summary(r),
-        "notices": list(r.notes),
-        "lm_kind": r.kind,
+        **spec_header("layer_predictions", VERSION, r, title="Logit lens: top tokens of every layer",
+                      summary=_summary(r), lo=lo, hi=hi),
         "k": r.k,
         "offset": lo,
         "n_positions": r.n_positions,
         "position": r.position - lo,
         "layer_names": list(r.layer_names),
         "layer_labels": [layer_label(x) for x in r.layer_names],
-        "tokens": list(r.tokens[lo:hi]),
-        "generated": encode_array(r.generated[lo:hi], "uint8"),
         "top_ids": encode_array(ids, "int32"),
         "top_probs": encode_array(probs, "float16"),
         **vocab(r.strings, ids),
@@ -84,28 +74,19 @@ def _fallback(r: LayerPredictionsResult) -> dict:
 
 
 def layer_predictions_view(
-    x: Trace | LayerPredictionsResult,
+    result: LayerPredictionsResult,
     *,
-    position: int = -1,
-    topk: int = 10,
-    layers: Sequence[int | str] | None = None,
-    progress=None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     theme: str = "auto",
 ) -> FigureView:
-    """The layer-predictions view of a ``Trace`` (computed with the options) or a result.
+    """The layer-predictions view of a ``LayerPredictionsResult`` (``lens.layer_predictions``
+    builds both).
 
     Over ``max_bytes`` it keeps the widest window of positions around ``position`` that fits.
 
-    >>> layer_predictions_view(trace, position=-1).figure()  # doctest: +SKIP
+    >>> layer_predictions_view(layer_predictions(trace, position=-1)).figure()  # doctest: +SKIP
     """
-    if isinstance(x, LayerPredictionsResult):
-        result = x
-    elif isinstance(x, Trace):
-        result = layer_predictions(x, position=position, topk=topk, layers=layers, progress=progress)
-    else:
-        raise TypeError(f"x must be a Trace or a LayerPredictionsResult, got {type(x).__name__} "
-                        f"(trace a text with lens.trace(text, points={POINTS!r}))")
+    check_result(result, LayerPredictionsResult)
     from .logit_lens_figures import layer_predictions_figure
 
     fb = _fallback(result)

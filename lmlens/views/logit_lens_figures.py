@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analyses.logit_lens_results import LayerPredictionsResult, RankingsResult, WatchResult
+from ..analyses.logit_lens import LayerPredictionsResult, RankingsResult, RankingsWatchResult
 from ._format import format_prob, visible_token
-from ._lens_common import layer_label
+from .figure_view import layer_label
 
 #: Cells above which the rankings figure leaves the rank numbers out.
 ANNOTATE_MAX_CELLS = 900
@@ -180,14 +180,14 @@ def rank_text(v: int) -> str:
     return f"{round(v / 1000)}k"
 
 
-def watch_figure(result: WatchResult, *, values: str = "rank", figsize: tuple[float, float] | None = None):
+def watch_figure(result: RankingsWatchResult, *, values: str = "rank", figsize: tuple[float, float] | None = None):
     """One line per watched token across layers (rank on a log axis with 1 on top, or
     probability with ``values="prob"``); the model's final output is the dashed grey line.
 
     >>> watch_figure(result).savefig("watch.png")  # doctest: +SKIP
     """
-    if not isinstance(result, WatchResult):
-        raise TypeError(f"result must be a WatchResult, got {type(result).__name__}")
+    if not isinstance(result, RankingsWatchResult):
+        raise TypeError(f"result must be a RankingsWatchResult, got {type(result).__name__}")
     if values not in ("rank", "prob"):
         raise ValueError(f"values must be 'rank' or 'prob', got {values!r}")
     r = result
@@ -237,7 +237,7 @@ def layer_predictions_figure(result: LayerPredictionsResult, *, position: int | 
     pos = r.position if position is None else int(position)
     if not 0 <= pos < r.n_positions:
         raise ValueError(f"position must lie in [0, {r.n_positions}), got {position}")
-    ids, probs = r.all_token_ids[:, pos][::-1], r.all_probs[:, pos][::-1].astype(float)
+    ids, probs = r.top_ids[:, pos][::-1], r.top_probs[:, pos][::-1].astype(float)
     L, k = ids.shape
     fig = _new_figure(figsize or (min(24.0, 1.35 * k + 1.5), min(30.0, max(3.0, 0.3 * L + 1.4))))
     ax = fig.add_subplot()

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._budget import check_size
 from ._html import render_page
-from .view import View
+from .view import View, write_text
 
 Section = View | tuple[str | None, View | str]
 
@@ -25,11 +24,7 @@ Section = View | tuple[str | None, View | str]
 def _section(item: Section) -> dict:
     title, body = (None, item) if isinstance(item, View) else item
     if isinstance(body, View):
-        html = body._fragment(runtime=False, check=False)
-        check_size(len(html.encode("utf-8")), body.max_bytes, body.kind)
-        if title == body.spec.get("title"):  # the view shows its own title
-            title = None
-        return {"title": title, "html": html, "kind": body.kind}
+        return body.section(title)
     if isinstance(body, str):
         return {"title": title, "note": body}
     raise TypeError(f"a page section is a View or (title, View | str), got {type(item).__name__}")
@@ -51,6 +46,4 @@ def page_html(
 
 def save_page(sections: Sequence[Section], path: str | Path, **kwargs) -> Path:
     """Write ``page_html(sections, **kwargs)`` to ``path``; returns the path."""
-    path = Path(path)
-    path.write_text(page_html(sections, **kwargs), encoding="utf-8")
-    return path
+    return write_text(path, page_html(sections, **kwargs))

@@ -3,8 +3,8 @@
 The text shows as tokens tinted by the probability the model gave each one; hovering or
 clicking a token shows the top-k predictions there (``js/src/views/predictions.js``).
 
->>> import lmlens  # doctest: +SKIP
->>> view = predictions_view(lmlens.load("smollm2").trace("The capital of France is"))  # doctest: +SKIP
+>>> from lmlens.analyses.predictions import predictions  # doctest: +SKIP
+>>> view = predictions_view(predictions(lens.trace("The capital of France is")))  # doctest: +SKIP
 >>> view.save_html("predictions.html")  # doctest: +SKIP
 """
 
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analyses.predictions import PredictionsResult, predictions
-from ..capture import Trace
-from ._budget import DEFAULT_MAX_BYTES, fit
+from ..analyses.predictions import PredictionsResult
+from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
+from ._spec import check_result, spec_header
+from .fit import fit
 from .view import View
 
 #: Spec version written here; js/src/views/predictions.js reads up to its own VERSION.
@@ -30,7 +31,7 @@ FALLBACK_TOP = 3
 def _summary(r: PredictionsResult) -> str:
     p = r.probs.astype(np.float64)
     ok = np.flatnonzero(~np.isnan(p))
-    where = "from the position before" if r.mode == "next" else "at their own positions"
+    where = "from the position before" if r.kind == "causal" else "at their own positions"
     if ok.size == 0:
         return f"{r.n_positions:,} token{'s' if r.n_positions != 1 else ''}; nothing predicts the first token."
     low = ok[np.argmin(p[ok])]
@@ -48,31 +49,25 @@ def to_spec(result: PredictionsResult, *, limit: int | None = None) -> dict:
     >>> spec["kind"], spec["version"]  # doctest: +SKIP
     ('predictions', 1)
     """
-    if not isinstance(result, PredictionsResult):
-        raise TypeError(f"result must be a PredictionsResult, got {type(result).__name__}")
+    check_result(result, PredictionsResult)
     n = result.n_positions
     m = n if limit is None else max(0, min(int(limit), n))
-    top = result.topk_ids[:m]
+    top = result.top_ids[:m]
     vocab_ids, first = np.unique(top, return_index=True)
-    flat_strings = [s for row in result.topk_tokens[:m] for s in row]
+    flat_strings = [s for row in result.top_tokens[:m] for s in row]
+    title = "Next-token predictions" if result.kind == "causal" else "Predictions at each position"
     return {
-        "kind": "predictions",
-        "version": VERSION,
-        "title": "Next-token predictions" if result.mode == "next" else "Predictions at each position",
-        "model_name": result.model_name,
-        "summary": _summary(result),
-        "mode": result.mode,
+        **spec_header("predictions", VERSION, result, title=title, summary=_summary(result), hi=m),
+        "mode": "next" if result.kind == "causal" else "same",
         "k": result.k,
         "n_positions": n,
-        "tokens": list(result.tokens[:m]),
-        "token_ids": encode_array(result.token_ids[:m], "int32"),
+        "token_ids": encode_array(result.input_ids[:m], "int32"),
         "probs": encode_array(result.probs[:m], "float32"),
         "ranks": encode_array(result.ranks[:m], "int32"),
         "topk_ids": encode_array(top, "int32"),
-        "topk_probs": encode_array(result.topk_probs[:m], "float16"),
+        "topk_probs": encode_array(result.top_probs[:m], "float16"),
         "vocab_ids": encode_array(vocab_ids, "int32"),
         "vocab_strings": [flat_strings[i] for i in first.tolist()],
-        "generated": encode_array(result.generated[:m], "uint8"),
     }
 
 
@@ -84,14 +79,14 @@ def _fallback(result: PredictionsResult, m: int) -> dict:
         titles.append(f"p = {format_prob(p)}" + (f" · rank {rank:,}" if rank else ""))
     rows = []
     for i in range(min(m, FALLBACK_ROWS)):
-        top = zip(result.topk_tokens[i][:FALLBACK_TOP], result.topk_probs[i][:FALLBACK_TOP], strict=True)
+        top = zip(result.top_tokens[i][:FALLBACK_TOP], result.top_probs[i][:FALLBACK_TOP], strict=True)
         rows.append({
             "index": i,
             "token": visible_token(result.tokens[i]),
             "prob": format_prob(result.probs[i]),
             "top": "  ".join(f"{visible_token(t)} {format_prob(p)}" for t, p in top),
         })
-    header = "predicted next" if result.mode == "next" else "predicted here"
+    header = "predicted next" if result.kind == "causal" else "predicted here"
     return {
         "token_titles": titles,
         "rows": rows,
@@ -101,26 +96,20 @@ def _fallback(result: PredictionsResult, m: int) -> dict:
 
 
 def predictions_view(
-    x: Trace | PredictionsResult,
+    result: PredictionsResult,
     *,
-    topk: int = 10,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     theme: str = "auto",
 ) -> View:
-    """The predictions view of a ``Trace`` (computed with ``topk``) or a ``PredictionsResult``.
+    """The predictions view of a ``PredictionsResult`` (``lens.predictions`` builds both).
 
     Over ``max_bytes`` the view shows the first tokens that fit and says so.
 
-    >>> view = predictions_view(trace, topk=5)  # doctest: +SKIP
-    >>> view.result.topk_ids.shape  # doctest: +SKIP
+    >>> view = predictions_view(predictions(trace, topk=5))  # doctest: +SKIP
+    >>> view.result.top_ids.shape  # doctest: +SKIP
     (6, 5)
     """
-    if isinstance(x, PredictionsResult):
-        result = x
-    elif isinstance(x, Trace):
-        result = predictions(x, topk=topk)
-    else:
-        raise TypeError(f"x must be a Trace or a PredictionsResult, got {type(x).__name__}")
+    check_result(result, PredictionsResult)
 
     def build(m: int) -> View:
         return View(

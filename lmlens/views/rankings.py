@@ -5,23 +5,22 @@ layer, on a log scale; a toggle shows probabilities instead. Hovering a cell sho
 its rank and probability and that layer's top-5 there; a click pins it
 (``js/src/views/rankings.js``). Generated tokens are marked.
 
->>> import lmlens  # doctest: +SKIP
->>> view = rankings_view(lmlens.load("smollm2").trace("The capital of France is"))  # doctest: +SKIP
+>>> from lmlens.analyses.logit_lens import rankings  # doctest: +SKIP
+>>> view = rankings_view(rankings(lens.trace("The capital of France is")))  # doctest: +SKIP
 >>> view.save_html("rankings.html"); view.figure().savefig("rankings.png")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from ..analyses.logit_lens import POINTS, RankingsResult, rankings
-from ..capture import Trace
-from ._budget import DEFAULT_MAX_BYTES, fit
+from ..analyses.logit_lens import RankingsResult
+from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
-from ._lens_common import FigureView, layer_label, vocab
+from ._spec import check_result, spec_header, vocab
+from .figure_view import FigureView, layer_label
+from .fit import fit
 
 #: Spec version written here; js/src/views/rankings.js reads up to its own VERSION.
 VERSION = 1
@@ -68,32 +67,23 @@ def to_spec(result: RankingsResult, *, limit: int | None = None) -> dict:
     >>> to_spec(result)["kind"]  # doctest: +SKIP
     'rankings'
     """
-    if not isinstance(result, RankingsResult):
-        raise TypeError(f"result must be a RankingsResult, got {type(result).__name__}")
-    r = result
+    r = check_result(result, RankingsResult)
     n = r.n_positions
     m = n if limit is None else max(1, min(int(limit), n))
     return {
-        "kind": "rankings",
-        "version": VERSION,
-        "title": "Logit lens: rank at every layer",
-        "model_name": r.model_name,
-        "summary": _summary(r),
-        "notices": list(r.notes),
+        **spec_header("rankings", VERSION, r, title="Logit lens: rank at every layer",
+                      summary=_summary(r), hi=m),
         "target": r.target,
-        "lm_kind": r.kind,
         "n_positions": n,
         "k": r.k,
         "layer_names": list(r.layer_names),
         "layer_labels": [layer_label(x) for x in r.layer_names],
-        "tokens": list(r.tokens[:m]),
         "token_ids": encode_array(r.input_ids[:m], "int32"),
         "target_ids": encode_array(r.token_ids[:m], "int32"),
         "ranks": encode_array(np.minimum(r.ranks[:, :m], 2**31 - 1), "int32"),
         "probs": encode_array(r.probs[:, :m], "float32"),
         "top_ids": encode_array(r.top_ids[:, :m], "int32"),
         "top_probs": encode_array(r.top_probs[:, :m], "float16"),
-        "generated": encode_array(r.generated[:m], "uint8"),
         **vocab(r.strings, r.token_ids[:m], r.top_ids[:, :m]),
     }
 
@@ -117,29 +107,20 @@ def _fallback(r: RankingsResult, m: int) -> dict:
 
 
 def rankings_view(
-    x: Trace | RankingsResult,
+    result: RankingsResult,
     *,
-    target: str | Sequence[int] | np.ndarray = "output",
-    topk: int = 5,
-    progress=None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     theme: str = "auto",
 ) -> FigureView:
-    """The rankings view of a ``Trace`` (computed with ``target``/``topk``) or a result.
+    """The rankings view of a ``RankingsResult`` (``lens.rankings`` builds both).
 
     Over ``max_bytes`` it shows the first positions that fit and says so.
 
-    >>> view = rankings_view(trace)  # doctest: +SKIP
+    >>> view = rankings_view(rankings(trace))  # doctest: +SKIP
     >>> view.result.ranks.shape  # doctest: +SKIP
     (31, 6)
     """
-    if isinstance(x, RankingsResult):
-        result = x
-    elif isinstance(x, Trace):
-        result = rankings(x, target=target, topk=topk, progress=progress)
-    else:
-        raise TypeError(f"x must be a Trace or a RankingsResult, got {type(x).__name__} "
-                        f"(trace a text with lens.trace(text, points={POINTS!r}))")
+    check_result(result, RankingsResult)
     from .logit_lens_figures import rankings_figure
 
     def build(m: int) -> FigureView:

@@ -1,4 +1,4 @@
-"""The rankings-watch view: ``WatchResult`` → spec ``{"kind": "rankings_watch", "version": 1}``.
+"""The rankings-watch view: ``RankingsWatchResult`` → spec ``{"kind": "rankings_watch", "version": 1}``.
 
 One line per watched token across layers (rank on a log scale, 1 on top; a toggle shows
 probabilities), plus a dashed line for the token the model finally outputs. Hovering a layer
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analyses.logit_lens import WatchResult
+from ..analyses.logit_lens import RankingsWatchResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
-from ._lens_common import FigureView, layer_label, vocab
+from ._spec import check_result, spec_header, vocab
+from .figure_view import FigureView, layer_label
 
 #: Spec version written here; js/src/views/rankings_watch.js reads up to its own VERSION.
 VERSION = 1
@@ -24,7 +25,7 @@ VERSION = 1
 CONTEXT = 8
 
 
-def _summary(r: WatchResult) -> str:
+def _summary(r: RankingsWatchResult) -> str:
     last = r.n_layers - 1
     bits = []
     for j, label in enumerate(r.watch_labels):
@@ -39,24 +40,17 @@ def _summary(r: WatchResult) -> str:
             f"“{visible_token(r.strings[r.output_id])}”. " + "; ".join(bits) + ".")
 
 
-def to_spec(result: WatchResult) -> dict:
-    """The spec of a ``WatchResult``.
+def to_spec(result: RankingsWatchResult) -> dict:
+    """The spec of a ``RankingsWatchResult``.
 
     >>> to_spec(result)["kind"]  # doctest: +SKIP
     'rankings_watch'
     """
-    if not isinstance(result, WatchResult):
-        raise TypeError(f"result must be a WatchResult, got {type(result).__name__}")
-    r = result
+    r = check_result(result, RankingsWatchResult)
     lo = max(0, r.position - CONTEXT)
     return {
-        "kind": "rankings_watch",
-        "version": VERSION,
-        "title": "Logit lens: watched tokens across layers",
-        "model_name": r.model_name,
-        "summary": _summary(r),
-        "notices": list(r.notes),
-        "lm_kind": r.kind,
+        **spec_header("rankings_watch", VERSION, r, title="Logit lens: watched tokens across layers",
+                      summary=_summary(r), lo=lo, hi=r.position + 1),
         "position": r.position,
         "context": list(r.tokens[lo:r.position + 1]),
         "context_cut": lo > 0,
@@ -77,7 +71,7 @@ def to_spec(result: WatchResult) -> dict:
     }
 
 
-def _fallback(r: WatchResult) -> dict:
+def _fallback(r: RankingsWatchResult) -> dict:
     rows = []
     for i in range(r.n_layers - 1, -1, -1):
         rows.append({
@@ -93,14 +87,13 @@ def _fallback(r: WatchResult) -> dict:
 
 
 def watch_view(
-    result: WatchResult, *, max_bytes: int | None = DEFAULT_MAX_BYTES, theme: str = "auto"
+    result: RankingsWatchResult, *, max_bytes: int | None = DEFAULT_MAX_BYTES, theme: str = "auto"
 ) -> FigureView:
-    """The rankings-watch view of a ``WatchResult`` (``lens.rankings_watch`` builds both).
+    """The rankings-watch view of a ``RankingsWatchResult`` (``lens.rankings_watch`` builds both).
 
     >>> watch_view(rankings_watch(trace, watch=[42])).figure()  # doctest: +SKIP
     """
-    if not isinstance(result, WatchResult):
-        raise TypeError(f"result must be a WatchResult, got {type(result).__name__}")
+    check_result(result, RankingsWatchResult)
     from .logit_lens_figures import watch_figure
 
     return FigureView(to_spec(result), result, figure=watch_figure, fallback=_fallback(result),

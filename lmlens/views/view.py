@@ -16,14 +16,33 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ._budget import DEFAULT_MAX_BYTES, check_max_bytes, check_size
-from ._html import _JSON_KWARGS, check_spec, render_fragment
+from ._html import _JSON_KWARGS, check_spec, render_fragment, render_page
 
 THEMES = ("auto", "light", "dark")
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file beside it, so that a failure (a full
+    disk, an unwritable folder) leaves no partial file; returns the path."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"path: the folder {str(path.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
 
 
 class View:
@@ -106,19 +125,26 @@ class View:
         Raises ``ViewTooLargeError`` when over ``max_bytes``.
         """
         if full_page:
-            from .page import page_html
-
-            return page_html([self], title=str(self._spec.get("title") or "lmlens"), heading=False)
+            return render_page([self.section()], title=str(self._spec.get("title") or "lmlens"),
+                               heading=False)
         return self._fragment()
+
+    def section(self, title: str | None = None) -> dict[str, Any]:
+        """This view as one section of a page (``render_page``): its fragment without the
+        runtime (the page inlines it once), checked against ``max_bytes``. ``title`` is dropped
+        when the view shows the same title itself."""
+        html = self._fragment(runtime=False, check=False)
+        check_size(len(html.encode("utf-8")), self._max_bytes, self.kind)
+        if title == self._spec.get("title"):
+            title = None
+        return {"title": title, "html": html, "kind": self.kind}
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
     def save_html(self, path: str | Path) -> Path:
         """Write a standalone page that opens offline in any browser; returns the path."""
-        path = Path(path)
-        path.write_text(self.to_html(full_page=True), encoding="utf-8")
-        return path
+        return write_text(path, self.to_html(full_page=True))
 
     def to_json(self) -> str:
         """The spec as JSON text."""
@@ -131,8 +157,7 @@ class View:
         if suffix in (".html", ".htm"):
             return self.save_html(path)
         if suffix == ".json":
-            path.write_text(self.to_json(), encoding="utf-8")
-            return path
+            return write_text(path, self.to_json())
         raise ValueError(f"path must end in .html, .htm or .json, got {path.name!r}")
 
     def __repr__(self) -> str:

@@ -236,7 +236,8 @@ def attribute(
         source_spans=np.stack([np.arange(n_inputs), np.arange(1, n_inputs + 1)], 1).astype(np.int64),
         word_starts=word_starts,
         generated=generated,
-        note=" ".join(n for n in (note, *plan_notes) if n),
+        input_ids=ids_t.numpy().astype(np.int64),
+        notes=tuple(n for n in (note, *plan_notes) if n),
         params=params,
         model_name=model_name,
     )

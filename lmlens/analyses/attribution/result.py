@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..result import Result
+
 #: Attribution methods, in the order the view lists them.
 METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift")
 
@@ -28,8 +30,8 @@ def _check_shape(name: str, a: np.ndarray, shape: tuple[int, ...]) -> None:
         raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
 
 
-@dataclass(frozen=True)
-class AttributionResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class AttributionResult(Result):
     """Gradient attribution of target tokens to the input tokens before them.
 
     Every attribution is taken on the input embeddings (the output of the embedding module,
@@ -79,18 +81,23 @@ class AttributionResult:
     """``(n_tokens,)`` bool, True where a token starts a word (used by ``by_word``)."""
     generated: np.ndarray
     """``(n_tokens,)`` bool, True where ``lens.generate`` produced the token."""
+    input_ids: np.ndarray
+    """``(n_tokens,)`` int64 token ids of the whole sequence (targets included)."""
     attr_target: str = "log_prob"
     """``"log_prob"`` or ``"prob"``: what ``f`` is."""
     grouping: str = "token"
     """``"token"`` or ``"word"`` (sources are whole words: scores and norms summed over the
     word's tokens, so rows still sum to 1 and completeness still holds)."""
-    note: str = ""
-    """What to know when reading the numbers (e.g. what DeepLift reduces to on this model)."""
+    notes: tuple[str, ...] = ()
+    """What to know when reading the numbers (e.g. what DeepLift reduces to on this model, or
+    that a faster forward plan could not run); the view shows them."""
+    kind: str = "causal"
+    """The model kind: attribution explains a causal LM's next-token predictions."""
     params: dict = field(default_factory=dict)
     """The options the result was computed with (``n_steps``, ``baseline``, ...)."""
     model_name: str = ""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.attr_target not in ("log_prob", "prob"):
@@ -109,6 +116,7 @@ class AttributionResult:
         _check_shape("source_spans", self.source_spans, (s, 2))
         _check_shape("word_starts", self.word_starts, (n,))
         _check_shape("generated", self.generated, (n,))
+        _check_shape("input_ids", self.input_ids, (n,))
         for name in ("delta", "baseline_values"):
             a = getattr(self, name)
             if a is not None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..result import Result
+
 TARGETS = ("output", "next", "input", "given")
 
 
@@ -22,7 +24,6 @@ def _arr(obj, name: str, shape: tuple, kind: str) -> None:
         raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
     if a.dtype.kind not in kind:
         raise ValueError(f"{name} must have dtype kind {kind!r}, got {a.dtype}")
-    a.flags.writeable = False
 
 
 def _ranks_probs(obj, ranks: str, probs: str) -> None:
@@ -59,7 +60,7 @@ def _common(obj) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class RankingsResult:
+class RankingsResult(Result):
     """Rank and probability of one token per position, at every layer (``lens.rankings``).
 
     >>> r = rankings(trace)  # doctest: +SKIP
@@ -98,7 +99,7 @@ class RankingsResult:
     """Things the reader should know (e.g. how the last layer was decoded)."""
     model_name: str = ""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _common(self)
         L, n = len(self.layer_names), len(self.tokens)
         _arr(self, "ranks", (L, n), "iu")
@@ -139,7 +140,7 @@ class RankingsResult:
 
 
 @dataclass(frozen=True, eq=False)
-class WatchResult:
+class RankingsWatchResult(Result):
     """Ranks and probabilities of chosen tokens across layers at one position
     (``lens.rankings_watch``).
 
@@ -184,7 +185,7 @@ class WatchResult:
     """E.g. "' Parisian' splits into 2 tokens: watching the first, ' Paris'"."""
     model_name: str = ""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _common(self)
         L, w = len(self.layer_names), len(self.watch_labels)
         if w < 1:
@@ -216,12 +217,12 @@ class WatchResult:
         return len(self.watch_labels)
 
     def __repr__(self) -> str:
-        return (f"WatchResult(n_layers={self.n_layers}, watch={list(self.watch_labels)!r}, "
+        return (f"RankingsWatchResult(n_layers={self.n_layers}, watch={list(self.watch_labels)!r}, "
                 f"position={self.position})")
 
 
 @dataclass(frozen=True, eq=False)
-class LayerPredictionsResult:
+class LayerPredictionsResult(Result):
     """Top-``k`` tokens with probabilities per layer (``lens.layer_predictions``), at the
     chosen ``position`` and, for the view, at every position.
 
@@ -234,9 +235,10 @@ class LayerPredictionsResult:
     """``(n_layers, k)`` int64: each layer's most likely tokens at ``position``, most likely first."""
     probs: np.ndarray
     """``(n_layers, k)`` float32: their probabilities."""
-    all_token_ids: np.ndarray
-    """``(n_layers, n_positions, k)`` int64: the same at every position."""
-    all_probs: np.ndarray
+    top_ids: np.ndarray
+    """``(n_layers, n_positions, k)`` int64: the same at every position (``token_ids`` is
+    ``top_ids[:, position]``)."""
+    top_probs: np.ndarray
     """``(n_layers, n_positions, k)`` float32: their probabilities."""
     input_ids: np.ndarray
     """``(n_positions,)`` int64: the text's tokens."""
@@ -249,26 +251,26 @@ class LayerPredictionsResult:
     tokens: tuple[str, ...]
     """``n_positions`` display strings of the text."""
     strings: Mapping[int, str]
-    """Display string of every id in ``all_token_ids``."""
+    """Display string of every id in ``top_ids``."""
     kind: str = "causal"
     """``"causal"`` (a position predicts the next token) or ``"masked"``."""
     notes: tuple[str, ...] = ()
     model_name: str = ""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _common(self)
         L, n = len(self.layer_names), len(self.tokens)
-        if self.all_token_ids.ndim != 3:
-            raise ValueError(f"all_token_ids must be (n_layers, n_positions, k), got {self.all_token_ids.shape}")
-        k = self.all_token_ids.shape[2]
-        _arr(self, "all_token_ids", (L, n, k), "iu")
-        _arr(self, "all_probs", (L, n, k), "f")
+        if self.top_ids.ndim != 3:
+            raise ValueError(f"top_ids must be (n_layers, n_positions, k), got {self.top_ids.shape}")
+        k = self.top_ids.shape[2]
+        _arr(self, "top_ids", (L, n, k), "iu")
+        _arr(self, "top_probs", (L, n, k), "f")
         _arr(self, "token_ids", (L, k), "iu")
         _arr(self, "probs", (L, k), "f")
         _position(self)
-        if not np.array_equal(self.token_ids, self.all_token_ids[:, self.position]):
-            raise ValueError("token_ids must equal all_token_ids[:, position]")
-        _strings(self, "all_token_ids")
+        if not np.array_equal(self.token_ids, self.top_ids[:, self.position]):
+            raise ValueError("token_ids must equal top_ids[:, position]")
+        _strings(self, "top_ids")
 
     @property
     def n_layers(self) -> int:
@@ -287,9 +289,13 @@ class LayerPredictionsResult:
 
     def top_tokens(self, position: int | None = None) -> list[list[str]]:
         """``n_layers`` lists of ``k`` display strings at ``position`` (default: ``self.position``)."""
-        ids = self.token_ids if position is None else self.all_token_ids[:, position]
+        ids = self.token_ids if position is None else self.top_ids[:, position]
         return [[self.strings[int(i)] for i in row] for row in ids]
 
     def __repr__(self) -> str:
         return (f"LayerPredictionsResult(n_layers={self.n_layers}, n_positions={self.n_positions}, "
                 f"position={self.position}, k={self.k})")
+
+
+#: The earlier name of ``RankingsWatchResult``.
+WatchResult = RankingsWatchResult

@@ -1,8 +1,5 @@
-"""Shared pieces of the logit-lens views (rankings, rankings_watch, layer_predictions).
-
-- ``FigureView``: a ``View`` that also draws itself as a matplotlib figure (``view.figure()``);
-- ``layer_label``: ``"blocks.12.resid_post"`` → ``"12"``, ``"embed"`` → ``"embed"``;
-- ``vocab``: the display strings a spec needs, as ``vocab_ids`` / ``vocab_strings``;
+"""``FigureView``: a ``View`` that also draws itself as a matplotlib figure (``view.figure()``),
+and ``layer_label`` for layer axes (``"blocks.12.resid_post"`` → ``"12"``).
 
 >>> layer_label("blocks.12.resid_post"), layer_label("embed")
 ('12', 'embed')
@@ -13,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
 from .. import names as N
-from ._encode import encode_array
 from .view import View
 
 
@@ -49,12 +43,3 @@ def layer_label(name: str) -> str:
     """Short label of a decoded layer: ``"embed"`` or the block number."""
     layer, _ = N.parse(name)
     return name if layer is None else str(layer)
-
-
-def vocab(strings: Mapping[int, str], *arrays: np.ndarray) -> dict:
-    """``{"vocab_ids": record, "vocab_strings": [...]}`` for every id in ``arrays``."""
-    ids = np.unique(np.concatenate([np.asarray(a, dtype=np.int64).ravel() for a in arrays]))
-    return {
-        "vocab_ids": encode_array(ids, "int32"),
-        "vocab_strings": [strings[int(i)] for i in ids],
-    }

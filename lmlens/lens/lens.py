@@ -1,0 +1,29 @@
+"""``Lens``: a model + tokenizer with every lmlens analysis as a method returning a View.
+
+The Lens is composed, not inherited: ``LensCore`` holds the model, tokenizer and anatomy
+(tokenize, trace, generate, self-check), and each analysis family contributes plain functions
+``f(lens, x, ...)`` from its own file, listed here as methods. No method overrides another.
+"""
+
+from __future__ import annotations
+
+from . import attribution, logit_lens, predictions
+from .core import LensCore
+
+
+class Lens(LensCore):
+    """A model + tokenizer with every lmlens analysis as a method returning a View.
+
+    >>> import lmlens  # doctest: +SKIP
+    >>> lens = lmlens.Lens(model, tokenizer)  # doctest: +SKIP
+    >>> lens.rankings("The capital of France is")  # doctest: +SKIP
+    """
+
+    # next-token predictions (lens/predictions.py)
+    predictions = predictions.predictions
+    # the logit lens (lens/logit_lens.py)
+    rankings = logit_lens.rankings
+    rankings_watch = logit_lens.rankings_watch
+    layer_predictions = logit_lens.layer_predictions
+    # gradient attribution (lens/attribution.py)
+    attribution = attribution.attribution
