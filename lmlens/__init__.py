@@ -6,13 +6,12 @@
 torch.Size([5, 576])
 """
 
+from ._version import __version__
 from .analyses.result import load_result
 from .anatomy import Anatomy, AnatomyError
 from .capture import Readout, Trace
 from .lens import Lens
 from .loading import load
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "View", "__version__", "load",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     p = argparse.ArgumentParser(prog="lmlens", description="Interactive, offline views of transformer internals.")
     p.add_argument("--version", action="version", version=f"lmlens {__version__}")

@@ -153,7 +153,7 @@ def check_spec(spec: Mapping) -> None:
 
 
 def _version() -> str:
-    from .. import __version__  # late: lmlens/__init__ may import views before defining it
+    from .._version import __version__
 
     return __version__
 
