@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import ids_of_length, interleaved, peak_extra_rss  # noqa: E402
 
 import lmlens  # noqa: E402
-from lmlens.analyses.logit_lens.decode import DEFAULT_CHUNK_BYTES  # noqa: E402
 from lmlens.analyses.logit_lens import POINTS, layer_names, rankings  # noqa: E402
+from lmlens.analyses.logit_lens.decode import DEFAULT_CHUNK_BYTES  # noqa: E402
 
 
 def chunked_matmul(flat: torch.Tensor, w: torch.Tensor, rows: int):

@@ -9,7 +9,6 @@ from tiny import ALL_TYPES, tiny_lens, tiny_model
 from torch import nn
 
 import lmlens
-from lmlens.analyses.logit_lens.decode import decode_layers
 from lmlens.analyses.logit_lens import (
     POINTS,
     layer_logits,
@@ -19,6 +18,7 @@ from lmlens.analyses.logit_lens import (
     rankings_watch,
     resolve_watch,
 )
+from lmlens.analyses.logit_lens.decode import decode_layers
 
 TEXT = "The capital of France is Paris. The capital of Japan is Tokyo."
 
