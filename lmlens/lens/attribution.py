@@ -102,6 +102,10 @@ def _attribution_inputs(lens: LensCore, x: Any, target: Any) -> dict:
         )
     if append is not None:
         ids = torch.cat([ids, torch.tensor([append], dtype=torch.long)])
+        try:  # the appended target must still fit the model's positions
+            lens.tokenize(ids)
+        except ValueError as e:
+            raise ValueError(f"attribution appends the target token after the text, and then: {e}") from None
         positions = np.array([n], dtype=np.int64)
         generated = np.append(generated, False)
         tokens, _, starts = display_tokens(lens.tokenizer, ids.tolist())
