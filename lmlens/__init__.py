@@ -9,9 +9,9 @@ torch.Size([5, 576])
 from ._version import __version__
 from .analyses.result import load_result
 from .anatomy import Anatomy, AnatomyError
+from .api import load
 from .capture import Readout, Trace
 from .lens import Lens
-from .loading import load
 
 __all__ = [
     "Anatomy", "AnatomyError", "Lens", "Readout", "Trace", "View", "__version__", "load",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_attribution import assert_matches_captum
+from test_attribution import assert_matches_captum, captum_row
 from tiny import tiny_lens
 
 import lmlens.analyses.attribution as A
@@ -83,6 +83,8 @@ def test_next_token_is_the_greedy_prediction(lens):
 def test_target_token_id(gpt2_lens):
     r = gpt2_lens.attribution(PROMPT, method="input_x_gradient", target=7).result
     assert r.target_ids.tolist() == [7]
+    ids = gpt2_lens.tokenize(PROMPT)
+    assert_matches_captum(gpt2_lens.model, r, torch.cat([ids, torch.tensor([7])]))
 
 
 def test_continuation_is_sliced_from_the_full_tokenization(lens):
@@ -105,7 +107,19 @@ def test_group_word(gpt2_lens):
                                  method="saliency", group="word")
     r = view.result
     assert r.grouping == "word" and view.spec["grouping"] == "word"
-    np.testing.assert_allclose(r.norms.sum(1), 1, atol=1e-5)
+    # each word's score and share: captum's, per token, summed over the word's tokens
+    ids = gpt2_lens.tokenize("The capital of France is Paris")
+    emb = gpt2_lens.model.get_input_embeddings()(ids).detach()
+    n_tokens = int(r.source_spans[-1, 1])  # every token before the last target
+    assert n_tokens == r.target_positions[-1] and r.n_sources == len(r.source_spans) < n_tokens
+    for j, p in enumerate(r.target_positions.tolist()):
+        a, _ = captum_row(gpt2_lens.model, emb, p, int(ids[p]), "saliency")
+        scores, norms = torch.zeros(n_tokens), torch.zeros(n_tokens)
+        scores[:p], norms[:p] = a.detach().sum(-1), a.detach().norm(dim=-1)
+        norms = norms / norms.sum()
+        for k, (lo, hi) in enumerate(r.source_spans.tolist()):
+            assert r.scores[j, k] == pytest.approx(float(scores[lo:hi].sum()), abs=1e-4)
+            assert r.norms[j, k] == pytest.approx(float(norms[lo:hi].sum()), abs=1e-4)
 
 
 @pytest.mark.parametrize(

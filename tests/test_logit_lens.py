@@ -51,8 +51,15 @@ def test_last_layer_equals_model_logits(model_type):
     p = torch.softmax(hf.double(), -1)
     np.testing.assert_array_equal(r.token_ids, hf.argmax(-1).numpy())
     np.testing.assert_allclose(r.probs[-1], p.max(-1).values.numpy(), atol=1e-5)
-    assert (r.ranks[-1] == 1).all()
+    for pos, t in enumerate(r.token_ids.tolist()):  # the output's rank, counted on HF's logits
+        assert r.ranks[-1, pos] == 1 + int((hf[pos] > hf[pos, t]).sum())
     assert any("no 'logits'" in n for n in r.notes)
+    # tokens that are not the output: the last layer's ranks and probabilities from HF's logits
+    given = torch.randint(0, hf.shape[-1], (trace.n_positions,), generator=torch.Generator().manual_seed(0))
+    g = rankings(trace, target=given.tolist())
+    for pos, t in enumerate(given.tolist()):
+        assert g.ranks[-1, pos] == 1 + int((hf[pos] > hf[pos, t]).sum())
+        assert g.probs[-1, pos] == pytest.approx(float(p[pos, t]), abs=1e-5)
 
 
 @pytest.mark.parametrize("model_type", ALL_TYPES)
@@ -68,7 +75,8 @@ def test_every_tiny_model(model_type):
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-6)
     assert a.ranks.shape == (3, full.n_positions) and a.layer_names[0] == "embed"
     assert a.ranks.min() >= 1 and a.ranks.max() <= lens.readout.d_vocab
-    assert np.all(np.diff(a.top_probs, axis=-1) <= 1e-7)
+    top = torch.softmax(hf.double(), -1).topk(a.top_probs.shape[-1], -1)  # the last layer's top-k, from HF
+    np.testing.assert_allclose(a.top_probs[-1], top.values.numpy(), atol=1e-5)
     assert a.kind == ("masked" if model_type in ("bert", "roberta", "xlm-roberta", "distilbert", "luke") else "causal")
 
 
@@ -90,11 +98,13 @@ def test_ranks_equal_a_hand_count_for_random_logits():
                 assert out.ranks[i, p, j] == _hand_rank(layers[i][p], int(targets[p, j]))
                 lp = torch.log_softmax(layers[i][p].double(), -1)[targets[p, j]]
                 assert out.logprobs[i, p, j] == pytest.approx(float(lp), abs=1e-5)
-    # "output" targets: the last layer's top-1 is rank 1 there, even among ties
+    # "output" targets: a top logit of the last layer (ties allowed), ranked by hand at every layer
     out = decode_layers(layers, norm=None, head=head, targets="output", topk=1)
-    assert (out.ranks[-1] == 1).all()
     for p in range(P):
-        assert layers[-1][p, out.target_ids[p, 0]] == layers[-1][p].max()
+        t = int(out.target_ids[p, 0])
+        assert layers[-1][p, t] == layers[-1][p].max()
+        for i in range(nl):
+            assert out.ranks[i, p, 0] == _hand_rank(layers[i][p], t)
 
 
 @pytest.mark.parametrize("v", [5000, 5000 + 77])
@@ -190,7 +200,9 @@ def test_rankings_watch_agrees_with_rankings():
         r = rankings(trace, target=[t] * trace.n_positions)
         np.testing.assert_array_equal(w.ranks[:, j], r.ranks[:, 3])
         np.testing.assert_allclose(w.probs[:, j], r.probs[:, 3], atol=1e-6)
-    assert w.output_id == int(hf[3].argmax()) and w.output_ranks[-1] == 1
+    assert w.output_id == int(hf[3].argmax())
+    for t, rank in [(w.output_id, w.output_ranks[-1]), (5, w.ranks[-1, 0]), (17, w.ranks[-1, 1])]:
+        assert rank == _hand_rank(hf[3], t)  # the last layer, counted on HF's logits
     last = rankings_watch(trace, watch=[5], position=-1)
     assert last.position == trace.n_positions - 1
 
@@ -322,10 +334,20 @@ def test_model_without_unembedding():
 
 @pytest.mark.slow
 def test_smollm2_and_minilm(smollm2, minilm):
-    """The real model: the last layer ranks its own output first; 'Paris' after 'France is'.
-    MiniLM is an encoder without an LM head: a clear error."""
-    r = rankings(smollm2.trace("The capital of France is", points=POINTS))
-    assert r.ranks.shape == (31, r.n_positions) and (r.ranks[-1] == 1).all()
+    """The real model: the last layer's ranks of the output and of the next input token equal
+    hand counts on HF's logits; 'Paris' after 'France is'. MiniLM is an encoder without an LM
+    head: a clear error."""
+    trace = smollm2.trace("The capital of France is", points=POINTS)
+    with torch.no_grad():
+        hf = smollm2.model(trace.token_ids[None]).logits[0].float()
+    r = rankings(trace)
+    assert r.ranks.shape == (31, r.n_positions)
+    np.testing.assert_array_equal(r.token_ids, hf.argmax(-1).numpy())
+    nxt = rankings(trace, target="next")
+    ids = trace.token_ids.tolist()
+    for pos in range(len(ids) - 1):
+        assert nxt.ranks[-1, pos] == 1 + int((hf[pos] > hf[pos, ids[pos + 1]]).sum())
+        assert r.ranks[-1, pos] == 1 + int((hf[pos] > hf[pos, int(r.token_ids[pos])]).sum())
     lp = layer_predictions(smollm2.trace("The capital of France is", points=POINTS), topk=5)
     assert lp.top_tokens()[-1][0] == " Paris"
     with pytest.raises(ValueError, match="unembedding"):

@@ -6,8 +6,9 @@ error and no network request.
 
 - ``00_quickstart``: a tiny random GPT-2 (fast);
 - ``01_logit_lens``: the real embedded SmolLM2 (slow);
-- ``colab_japanese_rinna``: needs the hub, so it runs with a tiny rinna-style folder (T5Tokenizer
-  over sentencepiece, GPT-2 weights) in place of ``rinna/japanese-gpt2-medium``.
+- ``colab_japanese_rinna``: needs the hub, so it runs with a tiny folder in rinna's exact tokenizer
+  layout (tests/rinna_folder.py: T5Tokenizer over sentencepiece, GPT-2 weights) in place of
+  ``rinna/japanese-gpt2-medium``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, open_page, skip_reason
-from tiny import CORPUS, rinna_like_folder, tiny_lens
+from rinna_folder import rinna_folder
+from tiny import CORPUS, tiny_lens
 
 import lmlens
 
@@ -291,11 +293,11 @@ def test_logit_lens_exported_notebook_in_chromium(executed, browser, tmp_path):
 
 
 def _use_tiny_rinna(nb, folder: Path) -> None:
-    """Point the notebook's ``lmlens.load`` at a tiny rinna-style folder whose tokenizer knows
+    """Point the notebook's ``lmlens.load`` at a tiny rinna-layout folder whose tokenizer knows
     every character of the notebook's strings."""
     texts = [n.value for t in code_trees(nb) for n in ast.walk(t)
              if isinstance(n, ast.Constant) and isinstance(n.value, str) and JAPANESE.search(n.value)]
-    model = rinna_like_folder(folder / "tiny-rinna", [*CORPUS, *texts])
+    model = rinna_folder(folder / "tiny-rinna", [*CORPUS, *texts])
     cells = [c for c in nb.cells if c.cell_type == "code" and RINNA_ID in c.source]
     assert len(cells) == 1
     cells[0].source = cells[0].source.replace(RINNA_ID, str(model))
