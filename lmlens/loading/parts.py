@@ -3,7 +3,7 @@ Face id or a local folder. The ``Lens`` is built one level up (``lmlens.load``);
 imports it.
 
 >>> model, tokenizer, name = load_parts("smollm2")  # doctest: +SKIP
->>> name
+>>> name  # doctest: +SKIP
 'SmolLM2-135M-Instruct'
 """
 
