@@ -27,7 +27,7 @@ SPECIAL_TOKENS = {
 }
 
 
-def train_spiece(sentences: Sequence[str], vocab_size: int) -> bytes:
+def train_spiece(sentences: Sequence[str], vocab_size: int, *, add_dummy_prefix: bool = True) -> bytes:
     """A sentencepiece unigram model in rinna's layout, trained on ``sentences`` lower-cased
     (as rinna's was). Every character of the sentences is in the vocabulary."""
     import sentencepiece as spm
@@ -40,18 +40,21 @@ def train_spiece(sentences: Sequence[str], vocab_size: int) -> bytes:
         vocab_size=max(vocab_size, n_chars + len(RINNA_SPECIALS) + 2), hard_vocab_limit=False,
         unk_id=0, bos_id=1, eos_id=2, pad_id=3, pad_piece="[PAD]",
         user_defined_symbols=list(RINNA_SPECIALS[4:]), character_coverage=1.0, minloglevel=2,
+        add_dummy_prefix=add_dummy_prefix,
     )
     return buf.getvalue()
 
 
-def rinna_folder(dest, sentences: Sequence[str] = CORPUS, *, vocab_size: int = 90, n_positions: int = 64) -> Path:
+def rinna_folder(dest, sentences: Sequence[str] = CORPUS, *, vocab_size: int = 90, n_positions: int = 64,
+                 add_dummy_prefix: bool = True) -> Path:
     """Write the folder to ``dest`` and return it: ``spiece.model``, ``tokenizer_config.json``,
-    ``special_tokens_map.json`` and a random tiny GPT-2 (``config.json`` + weights)."""
+    ``special_tokens_map.json`` and a random tiny GPT-2 (``config.json`` + weights).
+    ``add_dummy_prefix=False`` trains a model that puts no ``▁`` before the text (rinna's has one)."""
     import sentencepiece as spm
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    proto = train_spiece(sentences, vocab_size)
+    proto = train_spiece(sentences, vocab_size, add_dummy_prefix=add_dummy_prefix)
     (dest / "spiece.model").write_bytes(proto)
     sp = spm.SentencePieceProcessor(model_proto=proto)
     assert [sp.id_to_piece(i) for i in range(len(RINNA_SPECIALS))] == list(RINNA_SPECIALS)

@@ -94,6 +94,17 @@ def test_the_unrepaired_tokenizer_fails_the_sentencepiece_check(folder):
     check_against_spiece(load_tokenizer(str(folder), causal=True))  # the repaired one agrees
 
 
+def test_a_disagreement_with_the_model_file_fails_the_load_unless_unchecked(tmp_path):
+    """A sentencepiece model trained without the dummy prefix: T5Tokenizer still puts ``▁``
+    first, so its ids are not the model file's. The load says so; ``check=False`` loads anyway."""
+    folder = rinna_folder(tmp_path / "no-prefix", [*CORPUS, *EXTRA], add_dummy_prefix=False)
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "spiece.model"))
+    assert sp.encode("東京")[0] != sp.piece_to_id("▁")
+    with pytest.raises(ValueError, match="disagrees with its sentencepiece model .*check=False"):
+        lmlens.load(str(folder))
+    assert lmlens.load(str(folder), check=False).kind == "causal"
+
+
 def test_a_vocabulary_without_latin_letters_passes_the_check(tmp_path):
     japanese = [s for s in CORPUS if not re.search("[A-Za-z]", s)]
     folder = rinna_folder(tmp_path / "ja", [*japanese, "日本の首都は東京です。", "こんにちは、世界。"], vocab_size=40)
