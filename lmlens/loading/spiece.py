@@ -37,6 +37,11 @@ def _backend(tok):
     return getattr(tok, "backend_tokenizer", None)
 
 
+def _do_lower_case(tok) -> bool:
+    """What the tokenizer's config says (transformers 5 keeps it but does not apply it)."""
+    return bool(tok.init_kwargs.get("do_lower_case", getattr(tok, "do_lower_case", False)))
+
+
 def _fix_unknown_id(tok, bt) -> str | None:
     """A Unigram model whose ``unk_id`` points at another token than ``tok.unk_token``: repoint it."""
     from tokenizers import models
@@ -60,7 +65,7 @@ def _lower_case(tok, bt) -> str | None:
     (before the sentencepiece normalizer, as the Python tokenizer rinna was released with did)."""
     from tokenizers import normalizers
 
-    if not tok.init_kwargs.get("do_lower_case", getattr(tok, "do_lower_case", False)):
+    if not _do_lower_case(tok):
         return None
     current = bt.normalizer
     if current is not None and current.normalize_str("AZ") == "az":
@@ -116,7 +121,7 @@ def fit_tokenizer(tok, *, causal: bool) -> list[str]:
     end-of-text is appended. Returns what was changed (empty for tokenizers that need nothing).
 
     >>> fit_tokenizer(AutoTokenizer.from_pretrained(rinna_folder), causal=True)  # doctest: +SKIP
-    ['unknown pieces map to <unk> (id 0), not id 2', 'input is lower-cased (do_lower_case)', 'no </s> appended to a causal model's input']
+    ['unknown pieces map to <unk> (id 0), not id 2', 'input is lower-cased (do_lower_case)', "no </s> appended to a causal model's input"]
     """
     bt = _backend(tok)
     if bt is None:
@@ -154,7 +159,7 @@ def check_against_spiece(tok, model_file: str | Path | None = None) -> None:
     n = sp.get_piece_size()
     if tok.convert_ids_to_tokens(list(range(min(n, len(tok))))) != [sp.id_to_piece(i) for i in range(n)]:
         return  # not an identity mapping of ids: nothing to compare with
-    lower = bool(tok.init_kwargs.get("do_lower_case", getattr(tok, "do_lower_case", False)))
+    lower = _do_lower_case(tok)
     for text in SPIECE_PROBES:
         want = sp.encode(text.lower() if lower else text)
         got = list(tok(text, add_special_tokens=False)["input_ids"])
