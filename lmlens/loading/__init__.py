@@ -1,6 +1,6 @@
 """Loading: the model and tokenizer from an embedded name, a Hugging Face id or a folder.
 
-It returns parts; ``lmlens.load`` (``lmlens/api.py``) builds the ``Lens`` from them, so nothing in
+It returns parts; ``lmlens.load`` (``lmlens/__init__.py``) builds the ``Lens`` from them, so nothing in
 here imports ``lmlens.lens``.
 
 >>> from lmlens.loading import load_parts  # doctest: +SKIP
