@@ -17,6 +17,11 @@ const LIKELY = /** @type {RGB} */ ([40, 122, 204]);
 /** Lowest probability on the scale (1e-4 = 0.01 %); lower values clamp to it. */
 const PROB_FLOOR = 1e-4;
 
+/** Ranks at or above this get the darkest cell colour. */
+const RANK_MAX = 10000;
+/** Colour-blind-safe line colours (Okabe & Ito); the matplotlib figures use the same list. */
+const LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+
 /** viridis at 9 evenly spaced stops (perceptually uniform, colour-blind safe). */
 const VIRIDIS = /** @type {RGB[]} */ ([
   [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
@@ -108,18 +113,28 @@ function probColor(p) {
 }
 
 /**
- * CSS `linear-gradient` for a legend of the probability scale (left = unlikely).
+ * CSS `linear-gradient` (left to right) sampling `colorAt(t)` at `steps` evenly spaced t in [0, 1]:
+ * the colour bar of a legend.
+ * @param {(t: number) => string} colorAt
+ * @param {number} [steps]
+ * @returns {string}
+ */
+function gradient(colorAt, steps = 9) {
+  const parts = [];
+  for (let i = 0; i < steps; i++) {
+    const t = i / (steps - 1);
+    parts.push(`${colorAt(t)} ${(t * 100).toFixed(1)}%`);
+  }
+  return `linear-gradient(to right, ${parts.join(", ")})`;
+}
+
+/**
+ * Legend gradient of the token tint `probColor` (left = unlikely, 0.01 %; right = 100 %).
  * @param {number} [steps]
  * @returns {string}
  */
 function probGradient(steps = 9) {
-  const parts = [];
-  for (let i = 0; i < steps; i++) {
-    const t = i / (steps - 1);
-    const p = PROB_FLOOR ** (1 - t); // inverse of probToUnit
-    parts.push(`${probColor(p)} ${(t * 100).toFixed(1)}%`);
-  }
-  return `linear-gradient(to right, ${parts.join(", ")})`;
+  return gradient((t) => probColor(PROB_FLOOR ** (1 - t)), steps); // inverse of probToUnit
 }
 
 /**
@@ -129,6 +144,90 @@ function probGradient(steps = 9) {
  */
 function sequential(t) {
   return css(ramp(VIRIDIS, t));
+}
+
+/**
+ * viridis gradient, left (worst) to right (best), through every stop.
+ * @returns {string}
+ */
+function viridisGradient() {
+  return gradient(sequential, VIRIDIS.length);
+}
+
+/**
+ * Rank → position on a log scale: rank 1 → 1, `max` or worse → 0, 100 → 0.5 (max 10,000).
+ * @param {number} rank
+ * @param {number} [max]
+ * @returns {number}
+ */
+function rankUnit(rank, max = RANK_MAX) {
+  if (!(rank >= 1)) return 0;
+  return clamp01(1 - Math.log10(rank) / Math.log10(max));
+}
+
+/**
+ * "rgb(r, g, b)" / "rgba(r, g, b, a)" → [r, g, b, a] or null.
+ * @param {string} s
+ * @returns {number[]|null}
+ */
+function parseColor(s) {
+  const m = /rgba?\(([^)]+)\)/.exec(s || "");
+  if (!m) return null;
+  const parts = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+  if (parts.length < 3 || parts.some(Number.isNaN)) return null;
+  return [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1];
+}
+
+/**
+ * sRGB channels → relative luminance (0 black … 1 white).
+ * @param {number[]} rgb
+ * @returns {number}
+ */
+function luminance(rgb) {
+  const lin = rgb.slice(0, 3).map((v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+/**
+ * Cell colours for `t` in [0, 1] on viridis (1 = brightest): background and a readable text colour.
+ * @param {number} t
+ * @returns {{bg: string, fg: string}}
+ */
+function cellColors(t) {
+  const c = ramp(VIRIDIS, t);
+  return { bg: css(c), fg: luminance(c) > 0.3 ? "#111111" : "#ffffff" };
+}
+
+/**
+ * Colours of a rank cell.
+ * @param {number} rank
+ * @returns {{bg: string, fg: string}}
+ */
+function rankColors(rank) {
+  return cellColors(rankUnit(rank));
+}
+
+/**
+ * Colours of a probability cell (log scale, 0.01 % … 100 %); NaN is the darkest.
+ * @param {number} p
+ * @returns {{bg: string, fg: string}}
+ */
+function probColors(p) {
+  const t = probToUnit(p);
+  return cellColors(Number.isNaN(t) ? 0 : t);
+}
+
+/**
+ * Tint of an unsigned share `t` in [0, 1] (attribution): clear at 0, strongest blue at 1.
+ * @param {number} t
+ * @returns {string}
+ */
+function shareColor(t) {
+  if (!(t > 0)) return "transparent";
+  return css([LIKELY[0], LIKELY[1], LIKELY[2], 0.05 + 0.6 * Math.min(1, t) ** 0.85]);
 }
 
 /**
@@ -146,6 +245,8 @@ function diverging(x) {
 
 module.exports = {
   PROB_FLOOR,
+  RANK_MAX,
+  LINE_COLORS,
   MAX_ALPHA_UNLIKELY,
   MAX_ALPHA_LIKELY,
   UNLIKELY,
@@ -158,7 +259,16 @@ module.exports = {
   css,
   probRGBA,
   probColor,
+  gradient,
   probGradient,
   sequential,
+  viridisGradient,
+  rankUnit,
+  parseColor,
+  luminance,
+  cellColors,
+  rankColors,
+  probColors,
+  shareColor,
   diverging,
 };

@@ -2,8 +2,16 @@
 "use strict";
 /**
  * Small DOM helpers. Text always goes in through `textContent`, never `innerHTML`, so
- * tokens such as `<img src=x onerror=...>` stay text.
+ * tokens such as `<img src=x onerror=...>` stay text. Styles live in the `.css` files next to
+ * the modules (see docs/views.md); JS sets classes, and inline styles only for values that come
+ * from the data (a cell's colour, a bar's width).
  */
+
+const { parseColor, luminance, css } = require("./color.js");
+
+// The SVG namespace is an identifier, never fetched; it is split so the inlined runtime holds
+// no URL-looking text (Python refuses "http(s)://" in scripts).
+const SVG_NS = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
 
 /**
  * @typedef {object} Props
@@ -11,7 +19,7 @@
  * @property {string} [text]
  * @property {string} [title]
  * @property {Record<string, string>} [attrs]
- * @property {Partial<CSSStyleDeclaration>} [style]
+ * @property {Partial<CSSStyleDeclaration>} [style]  data-driven values only (colours, widths)
  */
 
 /**
@@ -36,43 +44,42 @@ function h(tag, props = {}, children = []) {
 }
 
 /**
- * "rgb(r, g, b)" / "rgba(r, g, b, a)" → [r, g, b, a] or null.
- * @param {string} s
+ * An SVG element with attributes: `svg("line", {x1: 0, x2: 10, class: "lm-wt-grid"})`.
+ * @param {string} tag
+ * @param {Record<string, string|number>} [attrs]
+ * @param {string} [text]
+ * @returns {SVGElement}
+ */
+function svg(tag, attrs = {}, text) {
+  const el = /** @type {SVGElement} */ (document.createElementNS(SVG_NS, tag));
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/**
+ * The first opaque background among `el` and its ancestors (JupyterLab, VS Code and Colab all
+ * paint one), as [r, g, b, a], or null.
+ * @param {Element} el
  * @returns {number[]|null}
  */
-function parseColor(s) {
-  const m = /rgba?\(([^)]+)\)/.exec(s || "");
-  if (!m) return null;
-  const parts = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
-  if (parts.length < 3 || parts.some(Number.isNaN)) return null;
-  return [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1];
+function hostBackground(el) {
+  for (let n = /** @type {Element|null} */ (el); n; n = n.parentElement) {
+    const c = parseColor(getComputedStyle(n).backgroundColor);
+    if (c && c[3] > 0.5) return c;
+  }
+  return null;
 }
 
 /**
- * Relative luminance (0 black … 1 white) of an sRGB colour.
- * @param {number[]} rgb
- * @returns {number}
- */
-function luminance(rgb) {
-  const lin = rgb.slice(0, 3).map((v) => {
-    const c = v / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
-}
-
-/**
- * Whether `el` sits on a dark background: the first opaque background among its ancestors
- * (JupyterLab, VS Code and Colab all paint one), else VS Code's body class, else the OS
- * preference.
+ * Whether `el` sits on a dark background: the host's background, else VS Code's body class,
+ * else the OS preference.
  * @param {Element} el
  * @returns {boolean}
  */
 function isDark(el) {
-  for (let n = /** @type {Element|null} */ (el); n; n = n.parentElement) {
-    const c = parseColor(getComputedStyle(n).backgroundColor);
-    if (c && c[3] > 0.5) return luminance(c) < 0.4;
-  }
+  const c = hostBackground(el);
+  if (c) return luminance(c) < 0.4;
   const body = document.body;
   if (body && /vscode-(dark|high-contrast)(?!-light)/.test(body.className)) return true;
   return !!(window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
@@ -87,6 +94,18 @@ function isDark(el) {
 function resolveTheme(el, pref) {
   if (pref === "light" || pref === "dark") return pref;
   return isDark(el) ? "dark" : "light";
+}
+
+/**
+ * Mark `el` with its theme (`data-lm-theme`, which picks the --lm-* colour set) and the host's
+ * background (`--lm-host-bg`, for sticky cells), before a view draws into it.
+ * @param {HTMLElement} el
+ * @param {string} [pref]
+ */
+function applyTheme(el, pref) {
+  el.setAttribute("data-lm-theme", resolveTheme(el, pref));
+  const bg = hostBackground(el);
+  if (bg) el.style.setProperty("--lm-host-bg", css(bg.slice(0, 3)));
 }
 
 /**
@@ -109,6 +128,7 @@ function showError(root, err) {
 
 /**
  * Wrap an event handler so an exception shows inside the view instead of vanishing.
+ * (ui/listeners.js wraps every handler it registers.)
  * @template {any[]} A
  * @param {Element} el  any element inside the view
  * @param {(...args: A) => void} fn
@@ -124,4 +144,4 @@ function guard(el, fn) {
   };
 }
 
-module.exports = { h, parseColor, luminance, isDark, resolveTheme, showError, guard };
+module.exports = { h, svg, hostBackground, isDark, resolveTheme, applyTheme, showError, guard };

@@ -1,8 +1,9 @@
 // @ts-check
 "use strict";
 /**
- * Text formatting shared by every view. Pure functions (node-tested). The Python fallback
- * mirrors `formatProb` and `visibleToken` (lmlens/views/_format.py); keep them in step.
+ * Text of numbers shared by every view. Pure functions (node-tested). The Python fallback
+ * mirrors `formatProb` and `visibleToken` (lmlens/views/_format.py), the figures `rankText`
+ * (lmlens/views/logit_lens_figures.py); keep them in step. How tokens read: ui/token_text.js.
  */
 
 /**
@@ -38,4 +39,42 @@ function formatInt(n) {
   return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-module.exports = { formatProb, visibleToken, formatInt };
+/**
+ * Compact rank for a grid cell: 7 → "7", 1234 → "1.2k", 45678 → "46k" (Python: rank_text).
+ * @param {number} rank
+ * @returns {string}
+ */
+function rankText(rank) {
+  if (rank < 1000) return String(rank);
+  if (rank < 9950) return `${(rank / 1000).toFixed(1)}k`;
+  return `${Math.round(rank / 1000)}k`;
+}
+
+/**
+ * Compact probability for a grid cell: 0.873 → "87", 0.0345 → "3.5", 0.0004 → ".04", tiny → "0"
+ * (percent, without the sign).
+ * @param {number} p
+ * @returns {string}
+ */
+function probText(p) {
+  if (Number.isNaN(p)) return "–";
+  const pct = p * 100;
+  if (pct >= 99.5) return "100";
+  if (pct >= 9.95) return String(Math.round(pct));
+  if (pct >= 0.995) return pct.toFixed(1);
+  if (pct >= 0.01) return pct.toFixed(2).replace(/^0/, "");
+  return "0";
+}
+
+/**
+ * Signed number with 3 significant digits and a real minus sign: 0.01234 → "+0.0123", -2 → "−2".
+ * @param {number} x
+ * @returns {string}
+ */
+function formatSigned(x) {
+  if (typeof x !== "number" || Number.isNaN(x)) return "–";
+  const s = Math.abs(x) >= 1e-3 || x === 0 ? Number(x.toPrecision(3)).toString() : x.toExponential(1);
+  return x > 0 ? `+${s}` : s.replace("-", "−");
+}
+
+module.exports = { formatProb, visibleToken, formatInt, rankText, probText, formatSigned };

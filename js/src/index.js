@@ -10,11 +10,13 @@
  * hides the no-JS fallback, and writes any error into the view.
  *
  * A view of kind K is the module `views/K.js` exporting `render(ctx)` and `VERSION` (the
- * highest spec version it reads). Nothing else registers it.
+ * highest spec version it reads). Nothing else registers it. Views are built from the shared
+ * pieces in `ui/`; every listener goes through `ui/listeners.js`, so the cleanup a view returns
+ * removes all of them, and rendering again into the same element starts clean.
  */
 
 const { staticModel } = require("./model.js");
-const { resolveTheme, showError } = require("./dom.js");
+const { applyTheme, showError } = require("./dom.js");
 
 /** Runtime version; equals lmlens.__version__ and js/package.json (a test checks). */
 const version = "0.1.0";
@@ -59,7 +61,7 @@ function render({ model, el }) {
       `the "${kind}" spec has version ${JSON.stringify(v)}; this runtime reads up to ${mod.VERSION}; update lmlens`
     );
   }
-  el.setAttribute("data-lm-theme", resolveTheme(el, model.get("theme")));
+  applyTheme(el, model.get("theme"));
   const cleanup = mod.render({ model, el });
   return () => {
     try {

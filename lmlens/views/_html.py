@@ -4,6 +4,9 @@
   (which escapes ``<``, ``>``, ``&`` and ``'``, so ``</script>`` in a token cannot end a script).
 - The JS runtime (every file of ``js/src``) is inlined as one expression; it is code, inserted
   with ``|safe`` after a check that it holds no ``</script``, ``<!--`` or ``http(s)://``.
+- Styles: one mechanism. A JS module ``js/src/X.js`` may have a stylesheet ``js/src/X.css`` next to
+  it; an output carries the stylesheets of exactly the modules it inlines (shell, ui pieces, view),
+  in that order. Every selector starts with ``&``, which stands for the scope: the fragment's root.
 - Every fragment gets a fresh root id (``lmlens-<uuid hex>``): styles are scoped under it and
   the mount script finds its own root, so two outputs on one page never interfere.
 - A plain-HTML fallback (``templates/fallback/<kind>.html.j2``, else ``default``) shows where
@@ -11,6 +14,8 @@
 
 >>> html = render_fragment({"kind": "predictions", "version": 1, "title": "<b>"}, {})
 >>> "&lt;b&gt;" in html and "<b>" not in html
+True
+>>> view_css(["predictions"], "#r").startswith("#r{margin: 6px 0;}")
 True
 """
 
@@ -29,6 +34,9 @@ from ._resources import js_dir, templates_dir
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _FORBIDDEN = re.compile(r"</script|<!--|https?://", re.IGNORECASE)
+# A stylesheet may not close the <style>, load anything (url(), @import) or hide rules in at-rules.
+_CSS_FORBIDDEN = re.compile(r"</|<!--|https?://|url\(|@import|expression\(", re.IGNORECASE)
+_SCOPE = "\ue000"  # stands for the scope selector in the prepared stylesheets
 _JSON_KWARGS = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False, "sort_keys": False}
 
 
@@ -92,6 +100,90 @@ def _all_modules() -> dict[str, str]:
             raise ValueError(f"js/src/{rel} contains {bad.group(0)!r}, which an inlined script must not hold")
         mods[rel] = source
     return mods
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` on ``sep`` outside parentheses and brackets (selector lists)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def scope_css(css: str, name: str = "stylesheet") -> str:
+    """Check and compact one stylesheet whose selectors all start with ``&`` (the scope).
+
+    Returns the rules with comments and extra whitespace removed and each leading ``&`` replaced
+    by a placeholder that ``view_css`` fills with the scope selector. Raises ``ValueError`` (naming
+    ``name``) for a selector without ``&``, an at-rule, ``url(``/``@import``/``</`` or unbalanced braces.
+
+    >>> scope_css("/* c */ & .a, &[x] > b { color: red;  }").replace("\ue000", "#r")
+    '#r .a,#r[x] > b{color: red;}'
+    """
+    if _SCOPE in css:
+        raise ValueError(f"{name} holds the reserved character U+E000")
+    bad = _CSS_FORBIDDEN.search(css)
+    if bad:
+        raise ValueError(f"{name} contains {bad.group(0)!r}, which an inlined stylesheet must not hold")
+    text = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules: list[str] = []
+    rest = text
+    while rest.strip():
+        open_at = rest.find("{")
+        close_at = rest.find("}")
+        if open_at < 0 or close_at < open_at:
+            raise ValueError(f"{name}: unbalanced braces near {rest.strip()[:40]!r}")
+        prelude, body, rest = rest[:open_at], rest[open_at + 1 : close_at], rest[close_at + 1 :]
+        if "{" in body:
+            raise ValueError(f"{name}: nested rules are not allowed near {prelude.strip()[:40]!r}")
+        selectors = [" ".join(sel.split()) for sel in _split_top(prelude, ",")]
+        for sel in selectors:
+            if sel.startswith("@"):
+                raise ValueError(f"{name}: at-rules ({sel.split()[0]}) are not allowed; themes go through [data-lm-theme]")
+            if not sel.startswith("&"):
+                raise ValueError(f"{name}: selector {sel!r} must start with '&' (the view's root) so it stays scoped")
+        decls = ";".join(d.strip() for d in body.split(";") if d.strip())
+        decls = " ".join(decls.split())
+        rules.append(",".join(_SCOPE + sel[1:] for sel in selectors) + "{" + decls + ";}" if decls else "")
+    return "".join(rules)
+
+
+@lru_cache(maxsize=1)
+def _all_styles() -> dict[str, str]:
+    """``{"ui/token_strip.js": prepared css, ...}``: each module's stylesheet, keyed by its JS file."""
+    root = js_dir()
+    styles: dict[str, str] = {}
+    for p in sorted(root.rglob("*.css")):
+        rel = p.relative_to(root).as_posix()
+        module = rel[: -len(".css")] + ".js"
+        if not (root / module).is_file():
+            raise ValueError(f"js/src/{rel} has no js/src/{module}: a stylesheet belongs to the module that draws it")
+        styles[module] = scope_css(p.read_text(encoding="utf-8"), f"js/src/{rel}")
+    return styles
+
+
+def _style_order(path: str) -> tuple[int, str]:
+    """The shell first, then shared modules, then ui pieces, then views (later rules win)."""
+    if path == "index.js":
+        return (0, path)
+    return ({"ui": 2, "views": 3}.get(path.split("/")[0], 1) if "/" in path else 1, path)
+
+
+def view_css(kinds: Sequence[str] | None, scope: str) -> str:
+    """The stylesheets of the modules that draw ``kinds`` (None: every view), scoped under the CSS
+    selector ``scope`` (a fragment's ``#root-id``; a live widget's own class)."""
+    if not scope or "{" in scope or "}" in scope or _SCOPE in scope:
+        raise ValueError(f"scope must be a CSS selector such as '#lmlens-1234', got {scope!r}")
+    styles = _all_styles()
+    paths = sorted((m["path"] for m in js_modules(kinds)), key=_style_order)
+    return "".join(styles[p] for p in paths if p in styles).replace(_SCOPE, scope)
 
 
 def js_modules(kinds: Sequence[str] | None = None) -> list[dict[str, str]]:
@@ -183,7 +275,7 @@ def render_fragment(
     root_id = root_id or new_root_id()
     return environment().get_template("fragment.html.j2").render(
         root_id=root_id,
-        root=f"#{root_id}",
+        css=view_css([spec["kind"]], f"#{root_id}"),
         spec=spec,
         fb=fallback,
         fallback_template=fallback_template(spec["kind"]),

@@ -1,0 +1,173 @@
+// @ts-check
+"use strict";
+/**
+ * The token strip: the text as one span per token (`.lm-tok`, newlines still break lines),
+ * generated tokens marked, wired to a hover-and-pin state (ui/pin.js):
+ *
+ * - "hover" mode: pointer or focus on an item shows it; a click (or Enter / Space) pins it, a
+ *   second one releases it; ←/→ move between items (a pin follows). Escape and the Unpin button
+ *   belong to the detail panel (ui/detail.js).
+ * - "select" mode: a click or ←/→ chooses the item; there is always one.
+ *
+ * Items are the tokens with a key (`keys[i] >= 0`; by default every token, key = index): the
+ * attribution view makes only its targets items. Pointer over a token that is no item (or
+ * over an item while another is pinned) calls `onOther(i)`, leaving the strip `onOther(-1)`.
+ * The strip marks the shown item (`lm-active`, `lm-locked` when pinned) and gives it the
+ * keyboard focus stop (roving tabindex); the view draws everything else in `pin`'s onShow.
+ *
+ * `contextLabel` is the "…the text before **token**" header the detail panels share.
+ */
+
+const { h } = require("../dom.js");
+const { visibleToken } = require("../format.js");
+const { inlineToken } = require("./token_text.js");
+
+/** Tokens of left context in a context label. */
+const CONTEXT = 6;
+
+/**
+ * @typedef {object} StripOptions
+ * @property {string[]} tokens
+ * @property {ArrayLike<number>} [generated]  1 where lens.generate produced the token
+ * @property {import("./pin.js").Pin} pin
+ * @property {import("./listeners.js").ListenerTable} listen
+ * @property {ArrayLike<number>} [keys]  item key of each token, -1 for none (default: its index)
+ * @property {"hover"|"select"} [mode]
+ * @property {string} [label]  accessible name of the strip
+ * @property {string} [className]  extra class of the strip
+ * @property {(i: number) => void} [onOther]
+ */
+
+/**
+ * @typedef {object} Strip
+ * @property {HTMLElement} el
+ * @property {HTMLElement[]} spans  one per token
+ * @property {(key: number, pinned: boolean) => void} mark  show `key` as the active item
+ * @property {(key: number) => number} tokenOf  token index of an item key (-1: none)
+ */
+
+/**
+ * @param {StripOptions} o
+ * @returns {Strip}
+ */
+function tokenStrip(o) {
+  const n = o.tokens.length;
+  const mode = o.mode || "hover";
+  const keys = o.keys || Int32Array.from({ length: n }, (_, i) => i);
+  /** @type {Map<number, number>} item key → token index */
+  const tokenOfKey = new Map();
+  /** item keys in text order, for the arrow keys */
+  const order = [];
+  for (let i = 0; i < n; i++) {
+    if (keys[i] >= 0) {
+      tokenOfKey.set(keys[i], i);
+      order.push(keys[i]);
+    }
+  }
+  const el = h("div", {
+    className: o.className ? `lm-text ${o.className}` : "lm-text",
+    attrs: { role: "group", "aria-label": o.label || "tokens" },
+  });
+  /** @type {HTMLElement[]} */
+  const spans = [];
+  const frag = document.createDocumentFragment();
+  for (let i = 0; i < n; i++) {
+    let cls = "lm-tok";
+    if (o.generated && o.generated[i]) cls += " lm-gen";
+    /** @type {Record<string, string>} */
+    const attrs = { "data-i": String(i) };
+    if (keys[i] >= 0) attrs.tabindex = "-1";
+    const s = h("span", { className: cls, text: inlineToken(o.tokens[i]), attrs });
+    spans.push(s);
+    frag.appendChild(s);
+  }
+  el.appendChild(frag);
+
+  let active = -1;
+  /** @param {number} key @param {boolean} pinned */
+  function mark(key, pinned) {
+    const i = tokenOfKey.has(key) ? /** @type {number} */ (tokenOfKey.get(key)) : -1;
+    if (active >= 0) {
+      spans[active].classList.remove("lm-active", "lm-locked");
+      spans[active].tabIndex = -1;
+    }
+    active = i;
+    if (i < 0) return;
+    spans[i].classList.add("lm-active");
+    spans[i].classList.toggle("lm-locked", pinned);
+    spans[i].tabIndex = 0;
+  }
+
+  /**
+   * Token index under an event target, -1 when none.
+   * @param {EventTarget|null} t
+   * @returns {number}
+   */
+  function indexAt(t) {
+    const s = t instanceof Element ? t.closest(".lm-tok") : null;
+    if (!s || !el.contains(s)) return -1;
+    return Number(s.getAttribute("data-i"));
+  }
+  /** @param {number} i */
+  const keyAt = (i) => (i >= 0 ? keys[i] : -1);
+  const other = o.onOther || (() => {});
+
+  o.listen.on(el, "mouseover", (/** @type {Event} */ e) => {
+    const i = indexAt(e.target);
+    if (i < 0) return;
+    const k = keyAt(i);
+    if (mode === "hover" && k >= 0 && o.pin.pinned() < 0) {
+      other(-1);
+      o.pin.hover(k);
+    } else {
+      other(i);
+    }
+  });
+  o.listen.on(el, "mouseleave", () => other(-1));
+  o.listen.on(el, "click", (/** @type {Event} */ e) => {
+    const k = keyAt(indexAt(e.target));
+    if (k < 0) return;
+    if (mode === "hover") o.pin.toggle(k);
+    else o.pin.select(k);
+  });
+  o.listen.on(el, "focusin", (/** @type {Event} */ e) => {
+    const k = keyAt(indexAt(e.target));
+    if (k >= 0 && mode === "hover") o.pin.hover(k);
+  });
+  o.listen.on(el, "keydown", (/** @type {KeyboardEvent} */ e) => {
+    const k = keyAt(indexAt(e.target));
+    if (k < 0) return;
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      if (mode === "hover") o.pin.toggle(k);
+      else o.pin.select(k);
+    } else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      e.preventDefault();
+      const at = order.indexOf(k);
+      const next = order[Math.max(0, Math.min(order.length - 1, at + (e.key === "ArrowRight" ? 1 : -1)))];
+      if (mode === "hover") o.pin.move(next);
+      else o.pin.select(next);
+      spans[/** @type {number} */ (tokenOfKey.get(next))].focus();
+    }
+  });
+
+  return { el, spans, mark, tokenOf: (key) => (tokenOfKey.has(key) ? /** @type {number} */ (tokenOfKey.get(key)) : -1) };
+}
+
+/**
+ * "…the text before **token**": up to `before` tokens of left context, then token `i` in bold.
+ * @param {string[]} tokens
+ * @param {number} i
+ * @param {{before?: number, cut?: boolean}} [opts]  cut: text was cut before tokens[0] (shows "…")
+ * @returns {HTMLElement}
+ */
+function contextLabel(tokens, i, opts = {}) {
+  const start = Math.max(0, i - (opts.before ?? CONTEXT));
+  return h("span", { className: "lm-context" }, [
+    start > 0 || opts.cut ? "…" : "",
+    visibleToken(tokens.slice(start, i).join("")),
+    h("b", { text: visibleToken(tokens[i] ?? "") }),
+  ]);
+}
+
+module.exports = { tokenStrip, contextLabel, CONTEXT };
