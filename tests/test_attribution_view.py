@@ -172,16 +172,16 @@ def test_hover_click_switch_in_chromium(ch, tmp_path, generated):
         assert page.locator(".lm-detail .lm-unpin").is_hidden()
 
         # method switch: DeepLift shows its note; the meta line names the method
-        page.click(".lm-choice[data-key='3']")
+        page.click(".lm-seg button[data-v='deeplift']")
         assert "DeepLift" in page.locator(".lm-meta").text_content()
         note = page.locator(".lm-method-note").text_content()
         assert "no rules" in note and "gradient × (input − baseline)" in note
         # signed scores: the legend and the colours change
         before = _backgrounds(page)
-        page.click(".lm-choice[data-key='signed']")
+        page.click(".lm-seg button[data-v='signed']")
         assert "lowers" in page.locator(".lm-legend").text_content()
         assert _backgrounds(page) != before
-        page.click(".lm-choice[data-key='1']")  # saliency: no delta
+        page.click(".lm-seg button[data-v='saliency']")  # saliency: no delta
         assert page.locator(".lm-delta").count() == 0
 
         # heatmap: one row per target; clicking a row pins it

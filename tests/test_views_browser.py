@@ -16,6 +16,7 @@ from views_helpers import HOSTILE, hand_result, independent, visible
 
 from lmlens.analyses.predictions import predictions
 from lmlens.views import page_html, predictions_view
+from lmlens.views.logit_lens_figures import token_text
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,7 +53,7 @@ def _rows(page, root: str = "") -> list[tuple[str, float, bool]]:
 def _check_rows(rows, tokenizer, top_ids, top_probs, actual_id):
     assert len(rows) == len(top_ids)
     for (chip, pct, is_actual), tid, p in zip(rows, top_ids, top_probs, strict=True):
-        assert chip == visible(tokenizer.decode([int(tid)]))
+        assert chip == token_text(tokenizer.decode([int(tid)]))
         # displayed with 3 significant digits from float16: compare loosely
         assert pct == pytest.approx(p, rel=6e-3, abs=1e-4 if p < 1e-4 else 0)
         assert is_actual == (int(tid) == actual_id)
@@ -188,7 +189,7 @@ def test_hostile_tokens_render_as_literal_text(ch, tmp_path):
         for i in range(len(HOSTILE)):
             page.hover(f".lm-tok >> nth={i}")
             chips = page.locator(".lm-detail .lm-row .lm-chip").all_text_contents()
-            assert chips == [visible(HOSTILE[(i + 1 + j) % len(HOSTILE)]) for j in range(3)]
+            assert chips == [token_text(HOSTILE[(i + 1 + j) % len(HOSTILE)]) for j in range(3)]
         assert "hand <made> & 'model'" in page.locator(".lm-meta").text_content()
         assert "日本語のテキスト" in page.locator(".lm-text").text_content()
         assert dialogs == []

@@ -19,7 +19,6 @@ const SVG_NS = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
  * @property {string} [text]
  * @property {string} [title]
  * @property {Record<string, string>} [attrs]
- * @property {Partial<CSSStyleDeclaration>} [style]  data-driven values only (colours, widths)
  */
 
 /**
@@ -35,7 +34,6 @@ function h(tag, props = {}, children = []) {
   if (props.text !== undefined) el.textContent = props.text;
   if (props.title) el.title = props.title;
   if (props.attrs) for (const [k, v] of Object.entries(props.attrs)) el.setAttribute(k, v);
-  if (props.style) Object.assign(el.style, props.style);
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
     el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);

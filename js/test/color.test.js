@@ -1,9 +1,10 @@
 "use strict";
-// Tests of js/src/color.js and js/src/format.js (pure functions, no DOM).
+// Tests of js/src/color.js: colour scales, the rank scale, cell colours (pure functions, no DOM).
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const color = require("../src/color.js");
-const { formatProb, visibleToken, formatInt } = require("../src/format.js");
+const fs = require("node:fs");
+const path = require("node:path");
 
 test("probToUnit is a log scale from 1e-4 to 1", () => {
   assert.equal(color.probToUnit(1), 1);
@@ -60,19 +61,91 @@ test("diverging: signed tints, clear at zero", () => {
   assert.match(color.diverging(2), /^rgba\(40, 122, 204, 0\.6\)$/);
 });
 
-test("formatProb: 3 significant digits, floor and NaN", () => {
-  assert.equal(formatProb(0.1234), "12.3%");
-  assert.equal(formatProb(1), "100%");
-  assert.equal(formatProb(0.012), "1.2%");
-  assert.equal(formatProb(0.000456), "0.0456%");
-  assert.equal(formatProb(1e-7), "<0.01%");
-  assert.equal(formatProb(NaN), "–");
+/** WCAG contrast ratio of two "rgb(...)" / "#rrggbb" colours. */
+function contrast(a, b) {
+  const rgb = (s) => color.parseColor(s) || [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
+  const [hi, lo] = [color.luminance(rgb(a)), color.luminance(rgb(b))].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+test("parseColor reads rgb()/rgba() and refuses the rest; luminance spans 0..1", () => {
+  assert.deepEqual(color.parseColor("rgb(1, 2, 3)"), [1, 2, 3, 1]);
+  assert.deepEqual(color.parseColor("rgba(1, 2, 3, 0.5)"), [1, 2, 3, 0.5]);
+  assert.deepEqual(color.parseColor("rgb(1 2 3 / 0.25)"), [1, 2, 3, 0.25]);
+  assert.equal(color.parseColor("transparent"), null);
+  assert.equal(color.parseColor("rgb(a, b, c)"), null);
+  assert.equal(color.luminance([0, 0, 0]), 0);
+  assert.ok(Math.abs(color.luminance([255, 255, 255]) - 1) < 1e-12);
 });
 
-test("visibleToken and formatInt", () => {
-  assert.equal(visibleToken(" a\nb\t"), " a↵b⇥");
-  assert.equal(visibleToken(""), "∅");
-  assert.equal(visibleToken("</script>"), "</script>");
-  assert.equal(formatInt(1234567), "1,234,567");
-  assert.equal(formatInt(12), "12");
+test("rankUnit: log scale, rank 1 → 1, 100 → 0.5, RANK_MAX or worse → 0", () => {
+  assert.equal(color.RANK_MAX, 10000);
+  assert.equal(color.rankUnit(1), 1);
+  assert.ok(Math.abs(color.rankUnit(100) - 0.5) < 1e-12);
+  assert.equal(color.rankUnit(10000), 0);
+  assert.equal(color.rankUnit(49152), 0);
+  assert.ok(Math.abs(color.rankUnit(10, 100) - 0.5) < 1e-12, "custom max");
+  for (const bad of [0, -3, 0.5, NaN, undefined]) assert.equal(color.rankUnit(/** @type {any} */ (bad)), 0, String(bad));
+  let prev = 2;
+  for (let r = 1; r <= 20000; r = Math.ceil(r * 1.7)) {
+    const t = color.rankUnit(r);
+    assert.ok(t >= 0 && t <= 1 && t <= prev, `rank ${r}`);
+    prev = t;
+  }
+});
+
+test("cellColors: viridis ends, clamped, and a readable text colour on every shade", () => {
+  const { VIRIDIS, css } = color;
+  assert.deepEqual(color.cellColors(1), { bg: css(VIRIDIS[VIRIDIS.length - 1]), fg: "#111111" });
+  assert.deepEqual(color.cellColors(0), { bg: css(VIRIDIS[0]), fg: "#ffffff" });
+  assert.deepEqual(color.cellColors(7), color.cellColors(1));
+  assert.deepEqual(color.cellColors(-1), color.cellColors(0));
+  for (let t = 0; t <= 1.0001; t += 0.02) {
+    const { bg, fg } = color.cellColors(t);
+    assert.ok(contrast(bg, fg) >= 3, `t=${t.toFixed(2)}: ${fg} on ${bg}`);
+  }
+});
+
+test("rankColors and probColors map through rankUnit / probToUnit; NaN is the darkest", () => {
+  assert.deepEqual(color.rankColors(1), color.cellColors(1));
+  assert.deepEqual(color.rankColors(100), color.cellColors(0.5));
+  assert.deepEqual(color.rankColors(1e6), color.cellColors(0));
+  assert.deepEqual(color.probColors(1), color.cellColors(1));
+  assert.deepEqual(color.probColors(0.01), color.cellColors(color.probToUnit(0.01)));
+  assert.deepEqual(color.probColors(1e-9), color.cellColors(0));
+  assert.deepEqual(color.probColors(NaN), color.cellColors(0));
+});
+
+test("gradient samples its colour function at evenly spaced stops, left to right", () => {
+  assert.equal(color.gradient((t) => `c${t}`, 3), "linear-gradient(to right, c0 0.0%, c0.5 50.0%, c1 100.0%)");
+  const g = color.viridisGradient();
+  const stops = g.slice("linear-gradient(to right, ".length, -1).split(/,\s(?=rgb)/);
+  assert.equal(stops.length, color.VIRIDIS.length);
+  color.VIRIDIS.forEach((c, i) => {
+    assert.equal(stops[i], `${color.css(c)} ${((i / (color.VIRIDIS.length - 1)) * 100).toFixed(1)}%`);
+  });
+  // the probability legend runs from the tint of 0.01 % to the tint of 100 %
+  const p = color.probGradient(3);
+  assert.ok(p.includes(`${color.probColor(color.PROB_FLOOR)} 0.0%`) && p.includes(`${color.probColor(1)} 100.0%`));
+});
+
+test("shareColor: clear at 0 and below, blue growing with the share, capped at 1", () => {
+  assert.equal(color.shareColor(0), "transparent");
+  assert.equal(color.shareColor(-0.3), "transparent");
+  assert.equal(color.shareColor(NaN), "transparent");
+  const alpha = (/** @type {string} */ s) => /** @type {number[]} */ (color.parseColor(s))[3];
+  assert.deepEqual(/** @type {number[]} */ (color.parseColor(color.shareColor(0.5))).slice(0, 3), color.LIKELY);
+  assert.ok(alpha(color.shareColor(0.1)) < alpha(color.shareColor(0.5)));
+  assert.ok(Math.abs(alpha(color.shareColor(1)) - 0.65) < 1e-9);
+  assert.equal(color.shareColor(3), color.shareColor(1));
+});
+
+test("LINE_COLORS are 8 distinct hex colours, the same list as the matplotlib figures", () => {
+  assert.equal(color.LINE_COLORS.length, 8);
+  assert.equal(new Set(color.LINE_COLORS).size, 8);
+  for (const c of color.LINE_COLORS) assert.match(c, /^#[0-9A-F]{6}$/);
+  const py = fs.readFileSync(path.join(__dirname, "..", "..", "lmlens", "views", "logit_lens_figures.py"), "utf8");
+  const m = /^LINE_COLORS = \[([^\]]*)\]/m.exec(py);
+  assert.ok(m, "LINE_COLORS in logit_lens_figures.py");
+  assert.deepEqual(m[1].split(",").map((s) => s.trim().replace(/"/g, "")), color.LINE_COLORS);
 });

@@ -1,164 +1,384 @@
 "use strict";
-// Tests of js/src/views/_lens.js: the helpers shared by the logit-lens views (rank scale, compact
-// numbers, token chips, cell colours, spec access). Pure functions; no DOM except a stub for svg().
+// Tests of js/src/ui: every piece two views share, in a tiny DOM stub (./dom_stub.js).
+// Each DOM piece is checked by what a user does (hover, click, keys) and what the page then
+// holds; the listener table by counting listeners before and after cleanup.
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const fs = require("node:fs");
-const path = require("node:path");
-const L = require("../src/views/_lens.js");
-const { VIRIDIS, css, probToUnit } = require("../src/color.js");
-const { parseColor, luminance } = require("../src/dom.js");
+const dom = require("./dom_stub.js");
 const { staticModel } = require("../src/model.js");
+const { listenerTable, mountView } = require("../src/ui/listeners.js");
+const { arr, arrOf, expectShape, strings, vocabLookup, layerAxis } = require("../src/ui/spec.js");
+const { pinState } = require("../src/ui/pin.js");
+const { tokenStrip } = require("../src/ui/token_strip.js");
+const { chip, contextLabel } = require("../src/ui/token_text.js");
+const { detailPanel } = require("../src/ui/detail.js");
+const { segmented } = require("../src/ui/switch.js");
+const { legend } = require("../src/ui/legend.js");
+const { topkList, probBar, barWidth } = require("../src/ui/topk.js");
+const { viewHeader, noticeBox, controls } = require("../src/ui/header.js");
+
+test.beforeEach(() => dom.install());
+test.afterEach(() => dom.uninstall());
 
 /** @param {ArrayBufferView} view */
-function b64(view) {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("base64");
+function rec(dtype, shape, view) {
+  return { dtype, shape, b64: Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("base64") };
 }
 
-/** WCAG contrast ratio of two "rgb(...)" / "#rrggbb" colours. */
-function contrast(a, b) {
-  const rgb = (s) => parseColor(s) || [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
-  const [hi, lo] = [luminance(rgb(a)), luminance(rgb(b))].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
+/** A root element like the shell's, holding an error box, so guard() has somewhere to write. */
+function root() {
+  const r = document.createElement("div");
+  r.className = "lmlens-root";
+  const el = document.createElement("div");
+  r.appendChild(el);
+  return { r, el };
 }
 
-test("rankUnit: log scale, rank 1 → 1, 100 → 0.5, RANK_MAX or worse → 0", () => {
-  assert.equal(L.RANK_MAX, 10000);
-  assert.equal(L.rankUnit(1), 1);
-  assert.ok(Math.abs(L.rankUnit(100) - 0.5) < 1e-12);
-  assert.equal(L.rankUnit(10000), 0);
-  assert.equal(L.rankUnit(49152), 0);
-  assert.ok(Math.abs(L.rankUnit(10, 100) - 0.5) < 1e-12, "custom max");
-  for (const bad of [0, -3, 0.5, NaN, undefined]) assert.equal(L.rankUnit(/** @type {any} */ (bad)), 0, String(bad));
-  let prev = 2;
-  for (let r = 1; r <= 20000; r = Math.ceil(r * 1.7)) {
-    const t = L.rankUnit(r);
-    assert.ok(t >= 0 && t <= 1 && t <= prev, `rank ${r}`);
-    prev = t;
+// ---- listeners ------------------------------------------------------------------------------
+
+test("listenerTable: every listener it adds, clear() removes; handlers are guarded", () => {
+  const { r, el } = root();
+  const a = document.createElement("button");
+  el.appendChild(a);
+  const t = listenerTable(el);
+  let clicks = 0;
+  t.on(a, "click", () => { clicks += 1; });
+  t.on(a, "keydown", () => { throw new Error("boom"); });
+  assert.equal(t.size(), 2);
+  assert.equal(dom.listenerCount(r), 2);
+  dom.fire(a, "click");
+  assert.equal(clicks, 1);
+  dom.fire(a, "keydown"); // the exception lands in the view's error box, not in the console
+  const box = r.querySelector(".lmlens-error");
+  assert.ok(box && /lmlens could not draw this view\. Error: boom/.test(box.textContent));
+  t.clear();
+  assert.equal(t.size(), 0);
+  assert.equal(dom.listenerCount(r), 0);
+  dom.fire(a, "click");
+  assert.equal(clicks, 1, "no handler left");
+});
+
+test("listenerTable.model: model listeners are removed by clear() too", () => {
+  const { el } = root();
+  const model = staticModel({ kind: "x" });
+  const t = listenerTable(el);
+  const seen = [];
+  t.model(model, "change:position", (v) => seen.push(v));
+  model.set("position", 3);
+  t.clear();
+  model.set("position", 4);
+  assert.deepEqual(seen, [3]);
+});
+
+test("mountView: cleanup removes the view and every listener; N renders leave exactly one view", () => {
+  const { r, el } = root();
+  const draw = () => mountView(el, "lm-demo", ({ view, listen }) => {
+    const b = document.createElement("button");
+    view.appendChild(b);
+    listen.on(b, "click", () => {});
+    listen.on(view, "keydown", () => {});
+  });
+  let cleanup = draw();
+  const one = dom.listenerCount(r);
+  assert.equal(one, 2);
+  for (let i = 0; i < 5; i++) {
+    cleanup();
+    cleanup = draw();
   }
+  assert.equal(dom.listenerCount(r), one);
+  assert.equal(el.querySelectorAll(".lm-view").length, 1);
+  assert.ok(el.querySelector(".lm-view.lm-demo"));
+  cleanup();
+  assert.equal(dom.listenerCount(r), 0);
+  assert.equal(el.childNodes.length, 0);
 });
 
-test("rankText: exact below 1000, one decimal in thousands below 9.95k, then whole k", () => {
-  const cases = [[1, "1"], [7, "7"], [999, "999"], [1000, "1.0k"], [1234, "1.2k"], [9949, "9.9k"],
-    [9950, "10k"], [45678, "46k"], [49152, "49k"]];
-  for (const [rank, want] of cases) assert.equal(L.rankText(rank), want, String(rank));
-  for (let r = 1; r < 200000; r = Math.ceil(r * 1.3)) assert.ok(L.rankText(r).length <= 4, `rank ${r} fits a cell`);
+test("mountView: a build that throws leaves no view and no listener behind", () => {
+  const { r, el } = root();
+  assert.throws(() => mountView(el, "lm-demo", ({ view, listen }) => {
+    listen.on(view, "click", () => {});
+    throw new Error("bad spec");
+  }), /bad spec/);
+  assert.equal(el.childNodes.length, 0);
+  assert.equal(dom.listenerCount(r), 0);
 });
 
-test("probText: percent without the sign, at most 3 characters, NaN → dash", () => {
-  const cases = [[1, "100"], [0.996, "100"], [0.995, "100"], [0.873, "87"], [0.5, "50"], [0.0995, "10"],
-    [0.0345, "3.5"], [0.00995, "1.0"], [0.0004, ".04"], [0.0001, ".01"], [0.00009, "0"], [0, "0"]];
-  for (const [p, want] of cases) assert.equal(L.probText(p), want, String(p));
-  assert.equal(L.probText(NaN), "–");
-  for (let e = -8; e <= 0; e += 0.1) assert.ok(L.probText(10 ** e).length <= 3, `1e${e.toFixed(1)}`);
-});
+// ---- spec readers ---------------------------------------------------------------------------
 
-test("tokenText: spaces-only tokens as ␣, control characters escaped, everything else kept", () => {
-  assert.equal(L.tokenText(" "), "␣");
-  assert.equal(L.tokenText("   "), "␣␣␣");
-  assert.equal(L.tokenText(""), "∅");
-  assert.equal(L.tokenText("a\nb"), "a↵b");
-  assert.equal(L.tokenText("\t\r"), "⇥␍");
-  assert.equal(L.tokenText("\x15"), "\\x15");
-  assert.equal(L.tokenText("\x00x\x7f"), "\\x00x\\x7f");
-  for (const s of [" Paris", "▁東京", "Ġthe", "</script>", "<img src=x onerror=alert(1)>", " a "]) {
-    assert.equal(L.tokenText(s), s, "kept as text");
-  }
-});
-
-test("cellColors: viridis ends, clamped, and a readable text colour on every shade", () => {
-  assert.deepEqual(L.cellColors(1), { bg: css(VIRIDIS[VIRIDIS.length - 1]), fg: "#111111" });
-  assert.deepEqual(L.cellColors(0), { bg: css(VIRIDIS[0]), fg: "#ffffff" });
-  assert.deepEqual(L.cellColors(7), L.cellColors(1));
-  assert.deepEqual(L.cellColors(-1), L.cellColors(0));
-  for (let t = 0; t <= 1.0001; t += 0.02) {
-    const { bg, fg } = L.cellColors(t);
-    assert.ok(contrast(bg, fg) >= 3, `t=${t.toFixed(2)}: ${fg} on ${bg}`);
-  }
-});
-
-test("rankColors and probColors map through rankUnit / probToUnit; NaN is the darkest", () => {
-  assert.deepEqual(L.rankColors(1), L.cellColors(1));
-  assert.deepEqual(L.rankColors(100), L.cellColors(0.5));
-  assert.deepEqual(L.rankColors(1e6), L.cellColors(0));
-  assert.deepEqual(L.probColors(1), L.cellColors(1));
-  assert.deepEqual(L.probColors(0.01), L.cellColors(probToUnit(0.01)));
-  assert.deepEqual(L.probColors(1e-9), L.cellColors(0));
-  assert.deepEqual(L.probColors(NaN), L.cellColors(0));
-});
-
-test("viridisGradient runs left (worst) to right (best) through every stop", () => {
-  const g = L.viridisGradient();
-  assert.match(g, /^linear-gradient\(to right, /);
-  const stops = g.slice("linear-gradient(to right, ".length, -1).split(/,\s(?=rgb)/);
-  assert.equal(stops.length, VIRIDIS.length);
-  assert.equal(stops[0], `${css(VIRIDIS[0])} 0.0%`);
-  assert.equal(stops[stops.length - 1], `${css(VIRIDIS[VIRIDIS.length - 1])} 100.0%`);
-});
-
-test("arr decodes a spec array record and names the view and key when it is missing", () => {
-  const m = staticModel({ kind: "rankings", ranks: { dtype: "int32", shape: [2, 2], b64: b64(new Int32Array([1, 5, 20, 10000])) } });
-  const out = L.arr(m, "ranks");
+test("arr / arrOf decode array records and name the view and key when something is wrong", () => {
+  const m = staticModel({ kind: "rankings", ranks: rec("int32", [2, 2], new Int32Array([1, 5, 20, 10000])) });
+  const out = arr(m, "ranks");
   assert.deepEqual(out.shape, [2, 2]);
   assert.deepEqual(Array.from(out.data), [1, 5, 20, 10000]);
-  assert.throws(() => L.arr(m, "probs"), /rankings spec: missing "probs"/);
+  assert.deepEqual(Array.from(arrOf(m, "ranks", [2, -1]).data), [1, 5, 20, 10000]);
+  assert.throws(() => arr(m, "probs"), /rankings spec: missing "probs"/);
+  assert.throws(() => arrOf(m, "ranks", [3, 2]), /rankings spec: "ranks" is \[2,2\], expected \[3,2\]/);
+  assert.throws(() => arrOf(m, "ranks", [4]), /expected \[4\]/);
+  assert.throws(() => expectShape(m, "x", out, [-1, 2, 1]), /expected \[\*,2,1\]/);
 });
 
-test("vocabLookup maps ids to display strings, unknown ids to #id, and checks lengths", () => {
-  const ids = { dtype: "int32", shape: [3], b64: b64(new Int32Array([42, 7, 49151])) };
-  const look = L.vocabLookup(staticModel({ kind: "rankings", vocab_ids: ids, vocab_strings: [" Paris", "東京", "</s>"] }));
+test("strings, vocabLookup and layerAxis", () => {
+  const ids = rec("int32", [3], new Int32Array([42, 7, 49151]));
+  const m = staticModel({ kind: "rankings", vocab_ids: ids, vocab_strings: [" Paris", "東京", "</s>"],
+    layer_labels: ["embed", "0", "1"], layer_names: ["embed", "blocks.0.resid_post", "blocks.1.resid_post"] });
+  const look = vocabLookup(m);
   assert.equal(look(42), " Paris");
   assert.equal(look(7), "東京");
   assert.equal(look(49151), "</s>");
   assert.equal(look(3), "#3");
-  assert.throws(() => L.vocabLookup(staticModel({ kind: "rankings", vocab_ids: ids, vocab_strings: ["a"] })), /differ in length/);
-  assert.throws(() => L.vocabLookup(staticModel({ kind: "rankings_watch", vocab_strings: [] })), /missing "vocab_ids"/);
+  assert.deepEqual(layerAxis(m), { layerLabels: ["embed", "0", "1"], nL: 3,
+    layerNames: ["embed", "blocks.0.resid_post", "blocks.1.resid_post"] });
+  assert.deepEqual(strings(m, "notices"), []);
+  assert.throws(() => strings(staticModel({ kind: "k", notices: "one" }), "notices"), /"notices" is not a list/);
+  assert.throws(() => vocabLookup(staticModel({ kind: "rankings", vocab_ids: ids, vocab_strings: ["a"] })), /differ in length/);
+  assert.throws(() => vocabLookup(staticModel({ kind: "rankings_watch", vocab_strings: [] })), /missing "vocab_ids"/);
+  assert.throws(() => layerAxis(staticModel({ kind: "k", layer_labels: ["a"], layer_names: [] })), /differ in length/);
 });
 
-test("LINE_COLORS are 8 distinct hex colours, the same list as the matplotlib figures", () => {
-  assert.equal(L.LINE_COLORS.length, 8);
-  assert.equal(new Set(L.LINE_COLORS).size, 8);
-  for (const c of L.LINE_COLORS) assert.match(c, /^#[0-9A-F]{6}$/);
-  const py = fs.readFileSync(path.join(__dirname, "..", "..", "lmlens", "views", "logit_lens_figures.py"), "utf8");
-  const m = /^LINE_COLORS = \[([^\]]*)\]/m.exec(py);
-  assert.ok(m, "LINE_COLORS in logit_lens_figures.py");
-  assert.deepEqual(m[1].split(",").map((s) => s.trim().replace(/"/g, "")), L.LINE_COLORS);
+// ---- hover and pin --------------------------------------------------------------------------
+
+test("pinState: hover follows until a pin; toggle, move, release and select", () => {
+  const calls = [];
+  const pin = pinState((k, pinned) => calls.push([k, pinned]));
+  pin.hover(3);
+  pin.hover(3); // same item: no redraw
+  pin.hover(5);
+  assert.deepEqual(calls, [[3, false], [5, false]]);
+  pin.toggle(5);
+  assert.equal(pin.pinned(), 5);
+  pin.hover(7); // pinned: hover does nothing
+  assert.equal(pin.shown(), 5);
+  pin.move(6); // arrows carry the pin
+  assert.deepEqual([pin.shown(), pin.pinned()], [6, 6]);
+  pin.toggle(6); // the pinned item again releases it
+  assert.deepEqual([pin.shown(), pin.pinned()], [6, -1]);
+  pin.move(2); // unpinned: arrows just show
+  assert.deepEqual([pin.shown(), pin.pinned()], [2, -1]);
+  pin.toggle(4);
+  pin.toggle(1); // another item moves the pin
+  assert.deepEqual([pin.shown(), pin.pinned()], [1, 1]);
+  pin.release();
+  assert.deepEqual(calls.at(-1), [1, false]);
+  const n = calls.length;
+  pin.release(); // nothing pinned: no redraw
+  assert.equal(calls.length, n);
+  pin.select(9);
+  assert.deepEqual(calls.at(-1), [9, true]);
+  pin.redraw();
+  assert.deepEqual(calls.at(-1), [9, true]);
 });
 
-test("COMMON_CSS scopes every rule under & and uses the --lm-* colour variables", () => {
-  const rules = L.COMMON_CSS.split("\n").filter((line) => line.includes("{"));
-  assert.ok(rules.length >= 5);
-  for (const r of rules) assert.match(r, /^& /, r);
-  assert.match(L.COMMON_CSS, /var\(--lm-fg\)/);
-  const literal = L.COMMON_CSS.match(/#[0-9a-f]{3,8}\b|rgba?\(/gi) || [];
-  assert.deepEqual(literal, ["#d1495b"], "the one literal colour is the generated-token dash");
-  assert.ok(!/https?:\/\//.test(L.COMMON_CSS));
-});
+// ---- token strip and detail panel -----------------------------------------------------------
 
-test("svg creates SVG-namespace elements with attributes and text", () => {
-  const made = [];
-  const saved = global.document;
-  global.document = /** @type {any} */ ({
-    createElementNS(ns, tag) {
-      const el = { ns, tag, attrs: {}, textContent: "", setAttribute(k, v) { this.attrs[k] = v; } };
-      made.push(el);
-      return el;
-    },
+function stripView({ keys, mode } = {}) {
+  const { r, el } = root();
+  const listen = listenerTable(el);
+  const view = document.createElement("div");
+  el.appendChild(view);
+  const shown = [];
+  const others = [];
+  let strip;
+  const pin = pinState((k, pinned) => {
+    shown.push([k, pinned]);
+    strip.mark(k, pinned);
+    detail.setPinned(pinned);
   });
-  try {
-    const el = /** @type {any} */ (L.svg("text", { x: 3, "text-anchor": "end" }, "rank 1"));
-    assert.equal(el.ns, "http://www.w3.org/2000/svg");
-    assert.equal(el.tag, "text");
-    assert.deepEqual(el.attrs, { x: "3", "text-anchor": "end" });
-    assert.equal(el.textContent, "rank 1");
-    assert.equal(/** @type {any} */ (L.svg("g")).textContent, "", "no text unless given");
-    assert.equal(made.length, 2);
-  } finally {
-    global.document = saved;
-  }
+  const tokens = ["The", " capital", "\n", " of", " France"];
+  strip = tokenStrip({ tokens, generated: [0, 0, 0, 1, 1], pin, listen, keys, mode, onOther: (i) => others.push(i) });
+  const detail = detailPanel({ listen, pin, scope: view, status: "hover a token · click to pin", children: [] });
+  view.append(strip.el, detail.el);
+  return { r, el, view, listen, pin, strip, detail, shown, others, tokens };
+}
+
+test("tokenStrip: one span per token, newlines break, generated marked, hover and click pin", () => {
+  const v = stripView();
+  const spans = v.strip.spans;
+  assert.deepEqual(spans.map((s) => s.textContent), ["The", " capital", "↵\n", " of", " France"]);
+  assert.deepEqual(spans.map((s) => s.classList.contains("lm-gen")), [false, false, false, true, true]);
+  dom.fire(spans[1], "mouseover");
+  assert.deepEqual(v.shown.at(-1), [1, false]);
+  assert.ok(spans[1].classList.contains("lm-active"));
+  assert.equal(spans[1].tabIndex, 0, "the shown token is the strip's tab stop");
+  dom.fire(spans[3], "click");
+  assert.deepEqual(v.shown.at(-1), [3, true]);
+  assert.ok(spans[3].classList.contains("lm-locked") && !spans[1].classList.contains("lm-active"));
+  assert.equal(spans[1].tabIndex, -1);
+  dom.fire(spans[0], "mouseover"); // pinned: hover leaves it
+  assert.equal(v.pin.shown(), 3);
+  assert.deepEqual(v.others.at(-1), 0, "the hovered token still reaches onOther");
+  const unpin = v.detail.el.querySelector(".lm-unpin");
+  const status = v.detail.el.querySelector(".lm-status");
+  assert.ok(!unpin.hidden && status.hidden && v.detail.el.classList.contains("lm-is-locked"));
+  dom.fire(spans[3], "click"); // second click releases
+  assert.equal(v.pin.pinned(), -1);
+  assert.ok(unpin.hidden && !status.hidden);
 });
 
-test("the file holds no URL-looking text, so Python can inline it", () => {
-  const src = fs.readFileSync(path.join(__dirname, "..", "src", "views", "_lens.js"), "utf8");
-  assert.ok(!/https?:\/\//.test(src) && !src.includes("</script") && !src.includes("<!--"));
+test("tokenStrip keys: Enter pins, arrows move (the pin follows), Escape anywhere and Unpin release", () => {
+  const v = stripView();
+  const spans = v.strip.spans;
+  spans[0].focus(); // focus shows, like hover
+  assert.equal(v.pin.shown(), 0);
+  dom.fire(spans[0], "keydown", { key: "Enter" });
+  assert.equal(v.pin.pinned(), 0);
+  const e = dom.fire(spans[0], "keydown", { key: "ArrowRight" });
+  assert.ok(e.defaultPrevented);
+  assert.deepEqual([v.pin.shown(), v.pin.pinned()], [1, 1]);
+  assert.equal(document.activeElement, spans[1]);
+  dom.fire(spans[1], "keydown", { key: "ArrowLeft" });
+  dom.fire(spans[0], "keydown", { key: "ArrowLeft" }); // stays at the first token
+  assert.equal(v.pin.pinned(), 0);
+  dom.fire(v.detail.el, "keydown", { key: "Escape" }); // anywhere in the view
+  assert.equal(v.pin.pinned(), -1);
+  dom.fire(spans[4], "click");
+  dom.fire(v.detail.el.querySelector(".lm-unpin"), "click");
+  assert.deepEqual([v.pin.shown(), v.pin.pinned()], [4, -1]);
+});
+
+test("tokenStrip with keys: only items are hoverable / focusable; others go to onOther; leaving resets", () => {
+  const keys = Int32Array.from([-1, -1, 0, -1, 1]); // targets at tokens 2 and 4
+  const v = stripView({ keys });
+  const spans = v.strip.spans;
+  assert.deepEqual(spans.map((s) => s.hasAttribute("tabindex")), [false, false, true, false, true]);
+  dom.fire(spans[1], "mouseover");
+  assert.deepEqual(v.shown, []);
+  assert.equal(v.others.at(-1), 1);
+  dom.fire(spans[4], "mouseover");
+  assert.deepEqual(v.shown.at(-1), [1, false]);
+  assert.equal(v.others.at(-1), -1);
+  assert.equal(v.strip.tokenOf(1), 4);
+  assert.equal(v.strip.tokenOf(7), -1);
+  dom.fire(spans[4], "keydown", { key: "ArrowLeft" }); // item 1 → item 0 (token 2), skipping non-items
+  assert.equal(v.pin.shown(), 0);
+  assert.equal(document.activeElement, spans[2]);
+  dom.fire(spans[1], "click"); // not an item: nothing pinned
+  assert.equal(v.pin.pinned(), -1);
+  dom.fire(v.strip.el, "mouseleave");
+  assert.equal(v.others.at(-1), -1);
+});
+
+test("tokenStrip select mode: click and arrows choose, hover does not, there is always one", () => {
+  const v = stripView({ mode: "select" });
+  const spans = v.strip.spans;
+  v.pin.select(2);
+  dom.fire(spans[4], "mouseover");
+  assert.equal(v.pin.shown(), 2);
+  dom.fire(spans[4], "click");
+  dom.fire(spans[4], "click"); // a second click keeps it chosen
+  assert.deepEqual([v.pin.shown(), v.pin.pinned()], [4, 4]);
+  dom.fire(spans[4], "keydown", { key: "ArrowLeft" });
+  assert.deepEqual([v.pin.shown(), v.pin.pinned()], [3, 3]);
+  assert.ok(spans[3].classList.contains("lm-locked"));
+});
+
+test("tokenStrip: cleanup through the listener table removes every strip and panel listener", () => {
+  const v = stripView();
+  assert.ok(dom.listenerCount(v.r) >= 7);
+  assert.equal(dom.listenerCount(v.r), v.listen.size());
+  v.listen.clear();
+  assert.equal(dom.listenerCount(v.r), 0);
+});
+
+test("contextLabel: up to six tokens of left context, an ellipsis when cut, the token in bold", () => {
+  const tokens = ["a", "b", "c", "d", "e", "f", "g", "h\n"];
+  const c = contextLabel(tokens, 7);
+  assert.equal(c.className, "lm-context");
+  assert.equal(c.textContent, "…bcdefgh↵");
+  assert.equal(c.querySelector("b").textContent, "h↵");
+  assert.equal(contextLabel(tokens, 2).textContent, "abc");
+  assert.equal(contextLabel(tokens, 2, { cut: true }).textContent, "…abc");
+  assert.equal(contextLabel(tokens, 3, { before: 1 }).textContent, "…cd");
+});
+
+test("detailPanel without a pin: a title and rows, no Unpin button, no listeners", () => {
+  const { el } = root();
+  const listen = listenerTable(el);
+  const row = document.createElement("p");
+  const d = detailPanel({ listen, status: "hover the chart", children: [row], live: false, className: "lm-heat" });
+  d.setTitle("layer ", chip(" 3"));
+  assert.equal(d.el.className, "lm-detail lm-heat");
+  assert.equal(d.el.getAttribute("aria-live"), null);
+  assert.equal(d.el.querySelector(".lm-detail-title").textContent, "layer  3");
+  assert.equal(d.el.querySelector(".lm-unpin"), null);
+  assert.equal(d.el.querySelector(".lm-status").textContent, "hover the chart");
+  assert.ok(d.el.contains(row));
+  d.setPinned(true); // no unpin: the hint stays
+  assert.ok(!d.el.querySelector(".lm-status").hidden);
+  assert.equal(listen.size(), 0);
+});
+
+// ---- switch, legend, top-k, header ----------------------------------------------------------
+
+test("segmented: one button pressed; a click on another sets it and reports once", () => {
+  const { r, el } = root();
+  const listen = listenerTable(el);
+  const changes = [];
+  const s = segmented({ label: "colour by", options: [["rank", "rank"], ["prob", "probability", "tip"]], value: "rank",
+    onChange: (v) => changes.push(v), listen });
+  el.appendChild(s.el);
+  const [a, b] = s.el.querySelectorAll("button");
+  assert.equal(s.el.getAttribute("role"), "group");
+  assert.equal(s.el.getAttribute("aria-label"), "colour by");
+  assert.deepEqual([a.getAttribute("aria-pressed"), b.getAttribute("aria-pressed")], ["true", "false"]);
+  assert.equal(b.title, "tip");
+  dom.fire(b, "click");
+  dom.fire(b, "click"); // already on: no second report
+  assert.deepEqual(changes, ["prob"]);
+  assert.equal(s.value(), "prob");
+  assert.deepEqual([a.getAttribute("aria-pressed"), b.getAttribute("aria-pressed")], ["false", "true"]);
+  s.set("rank"); // set from code: no report
+  assert.deepEqual(changes, ["prob"]);
+  assert.equal(a.getAttribute("aria-pressed"), "true");
+  assert.equal(dom.listenerCount(r), 1, "one delegated listener for the group");
+  const labelled = segmented({ label: "method", showLabel: true, options: [["x", "X"]], value: "x", onChange() {}, listen });
+  assert.equal(labelled.el.querySelector(".lm-seg-label").textContent, "method");
+  assert.ok(labelled.el.querySelector(".lm-seg"));
+});
+
+test("legend: labels, the gradient it is given, optional ticks; set() changes them", () => {
+  const l = legend({ lo: "unlikely", hi: "likely", gradient: "linear-gradient(to right, red, blue)", ticks: "0.01% · 100%" });
+  assert.equal(l.el.getAttribute("aria-hidden"), "true");
+  assert.equal(l.el.textContent, "unlikelylikely0.01% · 100%");
+  assert.equal(l.el.querySelector(".lm-legend-bar").style.background, "linear-gradient(to right, red, blue)");
+  l.set({ lo: "0", hi: "largest share", gradient: "g2" });
+  assert.equal(l.el.textContent, "0largest share");
+  assert.ok(l.el.querySelector(".lm-legend-ticks").hidden);
+  assert.equal(l.el.querySelector(".lm-legend-bar").style.background, "g2");
+});
+
+test("topkList: rank, chip, bar width, percentage and tag per row; fill replaces the rows", () => {
+  const t = topkList();
+  t.fill([{ text: " Paris", p: 0.5, tag: "actual" }, { text: " ", p: 0.001 }, { text: "x", p: 1.7 }]);
+  const rows = t.el.querySelectorAll("li");
+  assert.equal(rows.length, 3);
+  assert.deepEqual(rows.map((r) => r.querySelector(".lm-chip").textContent), [" Paris", "␣", "x"]);
+  assert.deepEqual(rows.map((r) => r.querySelector(".lm-rank").textContent), ["1", "2", "3"]);
+  assert.deepEqual(rows.map((r) => r.querySelector(".lm-pct").textContent), ["50%", "0.1%", "170%"]);
+  assert.deepEqual(rows.map((r) => r.querySelector(".lm-bar").firstChild.style.width), ["50%", "0.1%", "100%"]);
+  assert.deepEqual(rows.map((r) => r.classList.contains("lm-actual")), [true, false, false]);
+  assert.equal(rows[0].querySelector(".lm-tag").textContent, "actual");
+  t.fill([{ text: "a", p: 0.1 }]);
+  assert.equal(t.el.querySelectorAll("li").length, 1);
+  assert.equal(barWidth(NaN), "0%");
+  assert.equal(barWidth(-1), "0%");
+  assert.equal(probBar(0.25).firstChild.style.width, "25%");
+});
+
+test("viewHeader: spec title (or the default), meta parts, summary and notices; setMeta", () => {
+  const m = staticModel({ kind: "k", title: "Logit <b>", summary: "sum & more", notices: ["first", "second"] });
+  const { nodes, setMeta } = viewHeader(m, { title: "Default", meta: ["model", "", null, "3 layers", false] });
+  const [head, summary, notices] = nodes;
+  assert.equal(head.querySelector(".lm-title").textContent, "Logit <b>");
+  assert.equal(head.querySelector(".lm-meta").textContent, "model · 3 layers");
+  assert.equal(summary.textContent, "sum & more");
+  assert.deepEqual(notices.querySelectorAll("p").map((p) => p.textContent), ["first", "second"]);
+  assert.equal(notices.getAttribute("role"), "note");
+  setMeta(["x", "y"]);
+  assert.equal(head.querySelector(".lm-meta").textContent, "x · y");
+  const bare = viewHeader(staticModel({ kind: "k" }), { title: "Default", meta: [] });
+  assert.equal(bare.nodes[0].querySelector(".lm-title").textContent, "Default");
+  assert.deepEqual(bare.nodes.slice(1), [null, null]);
+  assert.equal(noticeBox([]), null);
+  assert.equal(noticeBox(["n"], "lm-x").className, "lm-notices lm-x");
+  assert.equal(controls([null, false, chip("a")]).childNodes.length, 1);
 });

@@ -141,14 +141,14 @@ def scope_css(css: str, name: str = "stylesheet") -> str:
         if open_at < 0 or close_at < open_at:
             raise ValueError(f"{name}: unbalanced braces near {rest.strip()[:40]!r}")
         prelude, body, rest = rest[:open_at], rest[open_at + 1 : close_at], rest[close_at + 1 :]
-        if "{" in body:
-            raise ValueError(f"{name}: nested rules are not allowed near {prelude.strip()[:40]!r}")
         selectors = [" ".join(sel.split()) for sel in _split_top(prelude, ",")]
         for sel in selectors:
             if sel.startswith("@"):
                 raise ValueError(f"{name}: at-rules ({sel.split()[0]}) are not allowed; themes go through [data-lm-theme]")
             if not sel.startswith("&"):
                 raise ValueError(f"{name}: selector {sel!r} must start with '&' (the view's root) so it stays scoped")
+        if "{" in body:
+            raise ValueError(f"{name}: nested rules are not allowed near {prelude.strip()[:40]!r}")
         decls = ";".join(d.strip() for d in body.split(";") if d.strip())
         decls = " ".join(decls.split())
         rules.append(",".join(_SCOPE + sel[1:] for sel in selectors) + "{" + decls + ";}" if decls else "")

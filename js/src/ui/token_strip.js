@@ -14,16 +14,10 @@
  * over an item while another is pinned) calls `onOther(i)`, leaving the strip `onOther(-1)`.
  * The strip marks the shown item (`lm-active`, `lm-locked` when pinned) and gives it the
  * keyboard focus stop (roving tabindex); the view draws everything else in `pin`'s onShow.
- *
- * `contextLabel` is the "…the text before **token**" header the detail panels share.
  */
 
 const { h } = require("../dom.js");
-const { visibleToken } = require("../format.js");
 const { inlineToken } = require("./token_text.js");
-
-/** Tokens of left context in a context label. */
-const CONTEXT = 6;
 
 /**
  * @typedef {object} StripOptions
@@ -154,20 +148,4 @@ function tokenStrip(o) {
   return { el, spans, mark, tokenOf: (key) => (tokenOfKey.has(key) ? /** @type {number} */ (tokenOfKey.get(key)) : -1) };
 }
 
-/**
- * "…the text before **token**": up to `before` tokens of left context, then token `i` in bold.
- * @param {string[]} tokens
- * @param {number} i
- * @param {{before?: number, cut?: boolean}} [opts]  cut: text was cut before tokens[0] (shows "…")
- * @returns {HTMLElement}
- */
-function contextLabel(tokens, i, opts = {}) {
-  const start = Math.max(0, i - (opts.before ?? CONTEXT));
-  return h("span", { className: "lm-context" }, [
-    start > 0 || opts.cut ? "…" : "",
-    visibleToken(tokens.slice(start, i).join("")),
-    h("b", { text: visibleToken(tokens[i] ?? "") }),
-  ]);
-}
-
-module.exports = { tokenStrip, contextLabel, CONTEXT };
+module.exports = { tokenStrip };

@@ -5,7 +5,8 @@
  * line. In a chip (`tokenText`, `chip`): one line, a token of spaces only as ␣ marks (so a lone
  * space never looks like an empty box), control characters escaped ("\\x15"). Both build on
  * format.js `visibleToken` (↵ ⇥ ␍, ∅ for the empty string). Python mirrors `tokenText` as
- * lmlens.views.logit_lens_figures.token_text.
+ * lmlens.views.logit_lens_figures.token_text. A context label (`contextLabel`) is the
+ * "…the text before **token**" header of the detail panels.
  */
 
 const { h } = require("../dom.js");
@@ -42,4 +43,23 @@ function chip(s, extraClass) {
   return h("span", { className: extraClass ? `lm-chip ${extraClass}` : "lm-chip", text: tokenText(s) });
 }
 
-module.exports = { inlineToken, tokenText, chip };
+/** Tokens of left context in a context label. */
+const CONTEXT = 6;
+
+/**
+ * "…the text before **token**": up to `before` tokens of left context, then token `i` in bold.
+ * @param {string[]} tokens
+ * @param {number} i
+ * @param {{before?: number, cut?: boolean}} [opts]  cut: the text was cut before tokens[0] (shows "…")
+ * @returns {HTMLElement}
+ */
+function contextLabel(tokens, i, opts = {}) {
+  const start = Math.max(0, i - (opts.before ?? CONTEXT));
+  return h("span", { className: "lm-context" }, [
+    start > 0 || opts.cut ? "…" : "",
+    visibleToken(tokens.slice(start, i).join("")),
+    h("b", { text: visibleToken(tokens[i] ?? "") }),
+  ]);
+}
+
+module.exports = { inlineToken, tokenText, chip, contextLabel, CONTEXT };

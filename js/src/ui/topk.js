@@ -15,13 +15,22 @@ const { chip } = require("./token_text.js");
  */
 
 /**
- * The bar of a probability: `span.lm-bar > span` as wide as `p` (clamped to [0, 1]).
+ * A bar's CSS width for probability `p`: "37.5%" (clamped to [0, 1]; NaN → "0%").
+ * @param {number} p
+ * @returns {string}
+ */
+function barWidth(p) {
+  return `${Math.max(0, Math.min(1, p || 0)) * 100}%`;
+}
+
+/**
+ * The bar of a probability: `span.lm-bar > span` as wide as `p`.
  * @param {number} p
  * @returns {HTMLElement}
  */
 function probBar(p) {
   const fill = h("span");
-  fill.style.width = `${Math.max(0, Math.min(1, p || 0)) * 100}%`;
+  fill.style.width = barWidth(p);
   return h("span", { className: "lm-bar" }, [fill]);
 }
 
@@ -48,4 +57,4 @@ function topkList() {
   };
 }
 
-module.exports = { topkList, probBar };
+module.exports = { topkList, probBar, barWidth };

@@ -18,9 +18,10 @@ const { formatProb, formatInt } = require("../format.js");
 const { mountView } = require("../ui/listeners.js");
 const { arrOf, layerAxis, vocabLookup } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
-const { tokenStrip, contextLabel } = require("../ui/token_strip.js");
-const { tokenText } = require("../ui/token_text.js");
+const { tokenStrip } = require("../ui/token_strip.js");
+const { tokenText, contextLabel } = require("../ui/token_text.js");
 const { detailPanel } = require("../ui/detail.js");
+const { barWidth } = require("../ui/topk.js");
 const { viewHeader } = require("../ui/header.js");
 
 /** Highest spec version this module reads. */
@@ -106,7 +107,7 @@ function render({ model, el }) {
           const s = tokenText(d.str(id));
           c.tok.textContent = s;
           c.pct.textContent = formatProb(p);
-          c.bar.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+          c.bar.style.width = barWidth(p);
           c.cell.title = `${s} · ${formatProb(p)} · layer ${d.layerLabels[layer]}`;
           c.cell.setAttribute("data-id", String(id));
           c.cell.classList.toggle("lm-lp-final", id === final);
