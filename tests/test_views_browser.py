@@ -267,3 +267,104 @@ def test_probabilities_tint_tokens(ch, tmp_path):
     likely = [c for c, p in zip(colors, r.probs, strict=True) if p > 0.2]
     assert likely and all(c.startswith("rgba(40, 122, 204") for c in likely)
     assert len(set(colors)) > 3 and np.isnan(r.probs[0])
+
+
+# ---- re-rendering (anywidget's contract: render → cleanup → render in the same element) -------
+
+RERENDERS = 5
+
+
+def _listeners(cdp, expression: str) -> int:
+    """Event listeners on the node ``expression`` evaluates to and its whole subtree, as Chrome's
+    DevTools protocol reports them (independent of lmlens' own listener table)."""
+    obj = cdp.send("Runtime.evaluate", {"expression": expression})["result"]["objectId"]
+    return len(cdp.send("DOMDebugger.getEventListeners", {"objectId": obj, "depth": -1, "pierce": True})["listeners"])
+
+
+@pytest.fixture(scope="module")
+def five_views():
+    lens = tiny_lens("gpt2")
+    trace = lens.trace(TEXT)
+    return [
+        lens.predictions(trace, topk=4),
+        lens.rankings(trace),
+        lens.layer_predictions(trace, topk=3),
+        lens.rankings_watch(trace, watch=[" Paris", " the"], position=5),
+        lens.attribution("The capital of France is Paris city", target=" Paris city", method=["saliency", "input_x_gradient"]),
+    ]
+
+
+def _toggle_once(page, host: str, kind: str) -> None:
+    """One user action that a doubled handler would undo or overdo; check its single effect."""
+    if kind == "predictions":
+        page.click(f"{host} .lm-tok >> nth=2")  # a doubled click handler would pin and unpin
+        assert page.get_attribute(f"{host} .lm-detail", "data-lm-index") == "2"
+        assert page.locator(f"{host} .lm-unpin").is_visible()
+    elif kind == "rankings":
+        page.click(f'{host} .lm-rk-cell[data-l="1"][data-p="2"]')
+        assert page.locator(f"{host} .lm-unpin").is_visible()
+        page.focus(f"{host} .lm-rk-grid")
+        page.keyboard.press("ArrowLeft")  # doubled: it would move two columns
+        assert page.get_attribute(f"{host} .lm-detail", "data-lm-position") == "1"
+    elif kind == "layer_predictions":
+        page.click(f'{host} .lm-tok[data-i="3"]')
+        page.keyboard.press("ArrowRight")
+        assert page.get_attribute(f"{host} .lm-layer-predictions", "data-lm-position") == "4"
+    elif kind == "rankings_watch":
+        page.focus(f"{host} .lm-wt-chart")
+        start = int(page.get_attribute(f"{host} .lm-detail", "data-lm-layer"))
+        page.keyboard.press("ArrowLeft")
+        assert int(page.get_attribute(f"{host} .lm-detail", "data-lm-layer")) == start - 1
+    elif kind == "attribution":
+        page.click(f"{host} .lm-tok.lm-target >> nth=0")
+        assert page.locator(f"{host} .lm-detail .lm-unpin").is_visible()
+        page.click(f"{host} .lm-seg button[data-v='signed']")  # doubled: still one change, checked below
+        assert page.get_attribute(f"{host} .lm-seg button[data-v='signed']", "aria-pressed") == "true"
+        assert "lowers" in page.locator(f"{host} .lm-legend").text_content()
+
+
+def test_rerendering_in_the_same_element_leaves_no_duplicates(ch, tmp_path, five_views):
+    path = tmp_path / "five.html"
+    path.write_text(page_html(five_views, title="five"), encoding="utf-8")
+    with open_page(path, browser=ch) as (page, log):
+        page.wait_for_selector(".lm-attribution .lm-tok")
+        cdp = page.context.new_cdp_session(page)
+        everywhere = _listeners(cdp, "document") + _listeners(cdp, "window")  # the page's own views
+        for view in five_views:
+            kind = view.kind
+            host = f"#host-{kind}"
+            # a fresh element inside the view's root (so its scoped styles apply), rendered N times
+            page.evaluate(
+                """(kind) => {
+                  const root = document.querySelector(`.lmlens-root[data-lmlens-kind="${kind}"]`);
+                  const spec = JSON.parse(root.querySelector("script.lmlens-spec").textContent);
+                  const host = document.createElement("div");
+                  host.id = "host-" + kind;
+                  root.appendChild(host);
+                  window.__lm = window.__lm || {};
+                  window.__lm[kind] = { spec, host, cleanup: LMLens.render({ model: LMLens.staticModel(spec), el: host }) };
+                }""",
+                kind,
+            )
+            first = _listeners(cdp, f"document.querySelector('{host}')")
+            nodes = page.evaluate(f"document.querySelector('{host}').querySelectorAll('*').length")
+            assert first > 0 and nodes > 0, kind
+            for _ in range(RERENDERS):
+                page.evaluate(
+                    """(kind) => { const v = window.__lm[kind]; v.cleanup();
+                       v.cleanup = LMLens.render({ model: LMLens.staticModel(v.spec), el: v.host }); }""",
+                    kind,
+                )
+            assert _listeners(cdp, f"document.querySelector('{host}')") == first, kind
+            assert page.evaluate(f"document.querySelector('{host}').querySelectorAll('*').length") == nodes, kind
+            assert page.locator(f"{host} .lm-view").count() == 1, kind
+            assert page.locator(f"{host} .lm-detail").count() == (2 if kind == "attribution" else 1), kind
+            _toggle_once(page, host, kind)
+            assert _listeners(cdp, "document") + _listeners(cdp, "window") == everywhere + first, kind
+            # the cleanup removes every listener the renders added, wherever they were
+            page.evaluate("(kind) => window.__lm[kind].cleanup()", kind)
+            assert _listeners(cdp, f"document.querySelector('{host}')") == 0, kind
+            assert _listeners(cdp, "document") + _listeners(cdp, "window") == everywhere, kind
+            assert page.evaluate(f"document.querySelector('{host}').childNodes.length") == 0, kind
+            assert page.locator(f".lmlens-root[data-lmlens-kind='{kind}'] .lmlens-error").is_hidden(), kind
+    assert log.errors == [] and log.requests == []
