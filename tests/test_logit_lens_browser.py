@@ -73,7 +73,7 @@ def test_rankings_hover_toggle_and_generated(ch, tmp_path, lens):
 
 
 def _prob_text(p: float) -> str:
-    """Mirror of probText in js/src/views/_lens.js."""
+    """Mirror of probText in js/src/format.js."""
     pct = p * 100
     if pct >= 99.5:
         return "100"

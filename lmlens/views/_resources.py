@@ -1,4 +1,5 @@
-"""Where the view assets live: ``templates/`` and the JS runtime sources ``js/src/``.
+"""Where the view assets live: ``templates/`` and the JS runtime sources ``js/src/`` (each module's
+``.js`` and its ``.css`` stylesheet).
 
 In a source checkout or an editable install they sit at the repository root. In a wheel,
 ``pyproject.toml`` force-includes them as ``lmlens/_assets/templates`` and ``lmlens/_assets/js``.
@@ -33,14 +34,14 @@ def asset_dirs() -> tuple[Path, Path]:
     """``(templates_dir, js_dir)``; raises ``AssetsNotFoundError`` naming every place tried."""
     tried = []
     for templates, js in _candidates():
-        if (templates / "fragment.html.j2").is_file() and (js / "index.js").is_file():
+        if (templates / "fragment.html.j2").is_file() and all((js / f).is_file() for f in ("index.js", "index.css")):
             return templates, js
         tried.append(f"{templates} + {js}")
     raise AssetsNotFoundError(
         "lmlens cannot find its view templates and JS runtime. Looked in: "
         + "; ".join(tried)
         + ". A wheel ships them as lmlens/_assets (rebuild it); a source checkout needs "
-        "templates/ and js/src/ at the repository root."
+        "templates/ and js/src/ (with its .js and .css files) at the repository root."
     )
 
 
@@ -50,5 +51,6 @@ def templates_dir() -> Path:
 
 
 def js_dir() -> Path:
-    """Folder of the JS runtime sources (``index.js``, ``views/<kind>.js``, ...)."""
+    """Folder of the JS runtime sources and stylesheets (``index.js``, ``index.css``,
+    ``views/<kind>.js``, ...)."""
     return asset_dirs()[1]

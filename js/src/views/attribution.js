@@ -197,6 +197,7 @@ function render({ model, el }) {
 
     function updateHeader() {
       const mm = methods[mi];
+      if (nodes[1]) nodes[1].hidden = mi !== 0; // the spec's summary speaks of the first method
       setMeta([model.get("model_name"), mm.label, `of ${mm.f}`, `${formatInt(d.total)} target${d.total === 1 ? "" : "s"}`,
         d.word && "grouped by word", mm.params.n_steps && `${mm.params.n_steps} steps`,
         mm.params.baseline !== undefined && `baseline: ${mm.params.baseline}`]);

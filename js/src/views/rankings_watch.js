@@ -50,13 +50,17 @@ function decades(lo, hi) {
 }
 
 /**
+ * An axis label of a decade: rank 1000 → "1k"; probability 0.01 → "1%", 1e-6 → "0.0001%",
+ * below that "1e-5%" (so the label fits the margin).
  * @param {number} v
  * @param {string} mode
  * @returns {string}
  */
 function tickText(v, mode) {
   if (mode === "rank") return v >= 1000 ? `${v / 1000}k` : String(v);
-  return v >= 0.01 ? `${v * 100}%` : `${Number((v * 100).toPrecision(2))}%`;
+  const pct = v * 100;
+  if (pct < 1e-4 * 0.999) return `1e${Math.round(Math.log10(pct))}%`;
+  return v >= 0.01 ? `${pct}%` : `${Number(pct.toPrecision(2))}%`;
 }
 
 /** @param {import("../model.js").Model} model */
@@ -257,4 +261,4 @@ function render({ model, el }) {
   });
 }
 
-module.exports = { render, VERSION, decades };
+module.exports = { render, VERSION, decades, tickText };
