@@ -7,7 +7,7 @@ The Lens is composed, not inherited: ``LensCore`` holds the model, tokenizer and
 
 from __future__ import annotations
 
-from . import attribution, logit_lens, predictions
+from . import attribution, factors, logit_lens, predictions
 from .core import LensCore
 
 
@@ -27,3 +27,6 @@ class Lens(LensCore):
     layer_predictions = logit_lens.layer_predictions
     # gradient attribution (lens/attribution.py)
     attribution = attribution.attribution
+    # neuron factors (lens/factors.py)
+    neuron_factors = factors.neuron_factors
+    neuron_tokens = factors.neuron_tokens

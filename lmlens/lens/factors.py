@@ -1,0 +1,173 @@
+"""``lens.neuron_factors`` (a view) and ``lens.neuron_tokens`` (a result): which FFN neurons fire
+together over a text, and what one neuron writes.
+
+Both need the model's FFN site (``anatomy.mlp_down``, the down-projection whose input is
+``blocks.{i}.mlp.post``); a model without a unique one (a mixture-of-experts block) gets a
+``ValueError`` naming it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .. import names as N
+from ..analyses.factors.nmf import MAX_ITER, TOL
+from ..capture import Trace
+from .defaults import VIEW_MAX_BYTES
+
+if TYPE_CHECKING:
+    from ..analyses.factors import NeuronFactorsResult, NeuronReadout, NeuronTokensResult
+    from ..views.figure_view import FigureView
+    from .core import LensCore
+
+TextOrTrace = str | Sequence[int] | torch.Tensor | Trace
+
+
+def _require_ffn(lens: LensCore, what: str) -> None:
+    if lens.anatomy.mlp_down is None:
+        raise ValueError(
+            f"{what} reads the FFN neurons (blocks.{{i}}.mlp.post, the input of each block's "
+            f"down-projection), and {lens.name} ({type(lens.model).__name__}) has no single FFN "
+            "down-projection: anatomy.mlp_down is None (a mixture-of-experts block has one per "
+            "expert). Pass anatomy=lmlens.Anatomy(..., mlp_down='<path inside a block>') to name one."
+        )
+
+
+@functools.cache
+def _byte_decoder() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in character → byte (GPT-2's ``bytes_to_unicode``)."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    cs = bs[:]
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + len(cs) - 188)
+    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+
+
+def token_string(tokenizer, token_id: int) -> str:
+    """One token id as a string on its own: decoded, or, when it holds only part of a UTF-8
+    character (byte-level BPE; it would decode to U+FFFD), its bytes with the partial ones as
+    ``\\xNN`` escapes (``" \\xe6\\x9d"``).
+
+    >>> from transformers import AutoTokenizer  # doctest: +SKIP
+    >>> token_string(AutoTokenizer.from_pretrained("gpt2"), 162)  # doctest: +SKIP
+    '\\xe6'
+    """
+    text = tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
+    if "\ufffd" not in text:
+        return text
+    piece = str(tokenizer.convert_ids_to_tokens(token_id))
+    table = _byte_decoder()
+    if piece and all(ch in table for ch in piece):
+        return bytes(table[ch] for ch in piece).decode("utf-8", errors="backslashreplace")
+    return piece
+
+
+def _decoder(lens: LensCore) -> NeuronReadout | None:
+    """The model's down-projections, final norm, unembedding and token strings (None without
+    an LM head)."""
+    from ..analyses.factors import NeuronReadout
+
+    readout = lens.readout
+    if readout is None:
+        return None
+    tok = lens.tokenizer
+
+    def id_to_str(ids: Sequence[int]) -> list[str]:
+        return [token_string(tok, int(i)) for i in ids]
+
+    down = [lens.anatomy.mlp_down_module(lens.model, i) for i in range(lens.n_layers)]
+    return NeuronReadout(down=down, readout=readout, id_to_str=id_to_str, kind=lens.kind,
+                         model_name=lens.name)
+
+
+def _progress(progress: Any, entries: int) -> Any:
+    """tqdm.auto (a notebook bar in notebooks) when the matrix is large and ``progress`` is None."""
+    from ..analyses.factors.progress import PROGRESS_ENTRIES
+
+    if progress is not None or entries < PROGRESS_ENTRIES:
+        return False if progress is None else progress
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def neuron_factors(
+    lens: LensCore,
+    x: TextOrTrace,
+    *,
+    n_factors: int = 8,
+    layers: int | Sequence[int] | range | None = None,
+    positive: str = "clip",
+    components: NeuronFactorsResult | None = None,
+    init: str = "nndsvda",
+    max_iter: int = MAX_ITER,
+    tol: float = TOL,
+    random_state: int = 0,
+    top_neurons: int = 10,
+    k: int = 10,
+    progress=None,
+    max_bytes: int | None = VIEW_MAX_BYTES,
+    theme: str = "auto",
+) -> FigureView:
+    """Neuron factors (ecco's ``run_nmf`` + ``explore``): ``n_factors`` groups of FFN neurons
+    that fire together over the text, found by scikit-learn NMF of the activations of
+    ``layers`` (None: every block; numeric order). The view shades the text by a factor (or all
+    at once), draws a sparkline per factor, and for a clicked factor lists its top neurons,
+    the tokens that fire it most and what each neuron writes (tokens it promotes/suppresses).
+
+    ``positive`` says what happens to negative activations (NMF needs X ≥ 0): ``"clip"`` (to 0,
+    as ecco), ``"abs"``, or ``"split"`` (a column per sign); the result says how much mass that
+    touched. ``components=earlier.result`` applies an earlier text's factors to this one.
+    ``view.result`` is a ``NeuronFactorsResult``; ``view.figure()`` a matplotlib figure.
+
+    >>> view = lens.neuron_factors("The capital of France is Paris.", n_factors=6)  # doctest: +SKIP
+    >>> other = lens.neuron_factors("Tokyo is in Japan.", components=view.result)  # doctest: +SKIP
+    """
+    from ..analyses.factors import neuron_factors as compute
+    from ..analyses.factors import select_layers
+    from ..views.neuron_factors import neuron_factors_view
+
+    _require_ffn(lens, "neuron_factors")
+    if components is not None and hasattr(components, "layers") and layers is None:
+        chosen = [int(i) for i in components.layers]
+    else:
+        chosen = select_layers(layers, lens.n_layers)
+    trace = lens.as_trace(x, points=[N.mlp_post(i) for i in chosen])
+    entries = trace.n_positions * sum(int(trace[N.mlp_post(i)].shape[-1]) for i in chosen
+                                      if N.mlp_post(i) in trace)
+    result = compute(
+        trace, n_factors=n_factors, layers=layers, positive=positive, components=components,
+        init=init, max_iter=max_iter, tol=tol, random_state=random_state, top_neurons=top_neurons,
+        decoder=_decoder(lens), k=k,
+        progress=_progress(progress, entries * (2 if positive == "split" else 1)),
+    )
+    return neuron_factors_view(result, max_bytes=max_bytes, theme=theme)
+
+
+def neuron_tokens(
+    lens: LensCore, layer: int | Sequence[int], neuron: int | Sequence[int], k: int = 10
+) -> NeuronTokensResult:
+    """What FFN neuron ``neuron`` of block ``layer`` writes: the ``k`` tokens its output
+    direction promotes (``top_ids``, ``top_logits``) and suppresses (``bottom_ids``,
+    ``bottom_logits``), one row per neuron (ints, or equal-length lists for several).
+
+    The direction is the neuron's column of the down-projection through the final norm's scale
+    and the unembedding, ``W_U (γ ⊙ C w)`` per unit of activation (``NeuronTokensResult`` says
+    what is left out).
+
+    >>> r = lens.neuron_tokens(12, 345, k=10)  # doctest: +SKIP
+    >>> r.top_tokens[0], r.top_logits[0, :3]  # doctest: +SKIP
+    """
+    from ..analyses.factors import check_neurons
+    from ..analyses.factors import neuron_tokens as compute
+
+    _require_ffn(lens, "neuron_tokens")
+    lens.require_unembedding("neuron_tokens")
+    decoder = _decoder(lens)
+    return compute(decoder, check_neurons(decoder, layer, neuron), k=k)
