@@ -472,6 +472,7 @@ function render({ model, el }) {
 
   function showFactor() {
     const f = sel;
+    facDetail.setAttribute("data-lm-factor", String(f));
     facTitle.textContent = "";
     facTitle.append(
       h("span", { style: { display: "inline-block", width: "10px", height: "10px", borderRadius: "3px", marginRight: "6px", background: factorColor(f, 1) } }),
@@ -538,6 +539,7 @@ function render({ model, el }) {
     if (i < 0 || i >= n) return;
     cur = i;
     strip.mark(i, pinned >= 0);
+    tokDetail.setAttribute("data-lm-position", String(i));
     tokDetail.classList.toggle("lm-is-locked", pinned >= 0);
     unpin.hidden = pinned < 0;
     status.hidden = pinned >= 0;

@@ -79,9 +79,14 @@ def _conv1d_weight(mod: nn.Module) -> torch.Tensor | None:
 
 
 def _probe_width(mod: nn.Module) -> int:
+    """Input width of a down-projection that is neither ``nn.Linear`` nor ``Conv1D``: its 2-D
+    ``weight``'s second axis, else the ``in_features`` of its first submodule that has one."""
     w = getattr(mod, "weight", None)
     if isinstance(w, torch.Tensor) and w.dim() == 2:
         return int(w.shape[1])
+    for m in mod.modules():
+        if isinstance(getattr(m, "in_features", None), int):
+            return int(m.in_features)
     raise ValueError(f"cannot tell the input width of the down-projection {type(mod).__name__}")
 
 

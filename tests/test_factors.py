@@ -1,0 +1,234 @@
+"""Neuron factors: the matrix (layers by number, the down-projection's input, what ``positive``
+does), the factorisation against scikit-learn's NMF called directly on a matrix built here,
+determinism, transfer, a generate trace, and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import NMF
+from tiny import tiny_lens, tiny_model
+
+import lmlens
+from lmlens.analyses.factors import NeuronFactorsResult, activation_matrix, neuron_factors, select_layers
+from lmlens.analyses.factors.progress import Bar
+
+TEXT = "The capital of France is Paris. The quick brown fox jumps over the lazy dog."
+
+
+@pytest.fixture(scope="module")
+def deep():
+    """A tiny Llama with 12 blocks (more than 10: string order would put 10, 11 before 2)."""
+    return tiny_lens("llama", n_layers=12)
+
+
+@pytest.fixture(scope="module")
+def deep_trace(deep):
+    return deep.trace(TEXT, points=["blocks.*.mlp.post"])
+
+
+def _down_inputs(lens, layers, text=TEXT) -> list[np.ndarray]:
+    """The input of each block's down_proj, seen by a hook of this test's own."""
+    seen: dict[int, np.ndarray] = {}
+    handles = [lens.model.model.layers[i].mlp.down_proj.register_forward_pre_hook(
+        lambda m, a, _i=i: seen.__setitem__(_i, a[0][0].detach().float().numpy().copy()))
+        for i in layers]
+    try:
+        with torch.no_grad():
+            lens.model(lens.tokenize(text)[None])
+    finally:
+        for h in handles:
+            h.remove()
+    return [seen[i] for i in layers]
+
+
+def test_layers_are_picked_by_number(deep, deep_trace):
+    assert select_layers([11, 2, 10, -12], 12) == [0, 2, 10, 11]
+    assert select_layers(None, 12) == list(range(12))
+    assert select_layers("blocks.10.mlp.post", 12) == [10]
+    r = neuron_factors(deep_trace, n_factors=3, layers=[11, 2, 10])
+    assert r.layers.tolist() == [2, 10, 11]
+    assert r.layer_names == ("blocks.2.mlp.post", "blocks.10.mlp.post", "blocks.11.mlp.post")
+    # columns: block 2's 64 neurons, then 10's, then 11's
+    np.testing.assert_array_equal(r.neuron_index[:, 0], np.repeat([2, 10, 11], 64))
+    np.testing.assert_array_equal(r.neuron_index[:, 1], np.tile(np.arange(64), 3))
+
+
+def test_matrix_is_the_down_projection_input_in_numeric_order(deep, deep_trace):
+    want = _down_inputs(deep, [2, 10, 11])
+    mat = activation_matrix(deep_trace, [2, 10, 11], "abs")
+    np.testing.assert_allclose(mat.X, np.abs(np.concatenate(want, axis=1)), rtol=1e-6, atol=1e-7)
+    # every layer, numeric order, through the lens
+    want_all = np.concatenate(_down_inputs(deep, range(12)), axis=1)
+    mat = activation_matrix(deep_trace, list(range(12)), "clip")
+    np.testing.assert_allclose(mat.X, np.maximum(want_all, 0), rtol=1e-6, atol=1e-7)
+    neg = want_all < 0
+    assert mat.negative_entries == pytest.approx(neg.mean())
+    assert mat.negative_share == pytest.approx(-want_all[neg].sum() / np.abs(want_all).sum(), rel=1e-5)
+
+
+def test_split_doubles_the_neuron_axis(deep, deep_trace):
+    a = np.concatenate(_down_inputs(deep, [3, 4]), axis=1)
+    mat = activation_matrix(deep_trace, [3, 4], "split")
+    np.testing.assert_allclose(mat.X, np.concatenate([np.maximum(a, 0), np.maximum(-a, 0)], axis=1),
+                               rtol=1e-6, atol=1e-7)
+    assert mat.X.shape == (a.shape[0], 256)
+    np.testing.assert_array_equal(mat.neuron_index[:128], mat.neuron_index[128:])
+    assert mat.neuron_sign[:128].tolist() == [1] * 128 and mat.neuron_sign[128:].tolist() == [-1] * 128
+    r = neuron_factors(deep_trace, n_factors=4, layers=[3, 4], positive="split")
+    assert r.n_neurons == 256 and r.positive == "split"
+    assert any("positive='split'" in n for n in r.notes)
+
+
+def _sklearn(X, k, **kw):
+    model = NMF(n_components=k, init="nndsvda", solver="cd", beta_loss="frobenius", tol=1e-3,
+                max_iter=500, random_state=0, **kw)
+    W = model.fit_transform(X)
+    return W, model.components_, model
+
+
+@pytest.mark.parametrize("positive", ["clip", "abs", "split"])
+def test_factors_match_sklearn_on_the_same_matrix(deep, deep_trace, positive):
+    a = np.concatenate(_down_inputs(deep, range(12)), axis=1).astype(np.float32)
+    X = {"clip": np.maximum(a, 0), "abs": np.abs(a),
+         "split": np.concatenate([np.maximum(a, 0), np.maximum(-a, 0)], axis=1)}[positive]
+    W, H, model = _sklearn(X, 5)
+    r = neuron_factors(deep_trace, n_factors=5, positive=positive)
+    assert isinstance(r, NeuronFactorsResult)
+    assert r.error == pytest.approx(model.reconstruction_err_, rel=1e-5)
+    assert r.n_iter == model.n_iter_ and r.converged == (model.n_iter_ < 500)
+    # the same factorisation, up to the order of the factors
+    np.testing.assert_allclose(r.activations.T @ r.loadings, W @ H, rtol=1e-4, atol=1e-5)
+    # and it reconstructs the matrix within the reported error
+    recon = np.linalg.norm(X - r.activations.T @ r.loadings)
+    assert recon == pytest.approx(r.error, rel=1e-4)
+    assert r.relative_error == pytest.approx(r.error / np.linalg.norm(X), rel=1e-6)
+    # factors ordered by the size of their rank-1 term
+    size = np.linalg.norm(r.activations, axis=1) * np.linalg.norm(r.loadings, axis=1)
+    assert np.all(np.diff(size) <= 1e-6)
+    # top neurons: the largest loadings of each factor
+    for f in range(r.n_factors):
+        assert set(r.top_neurons[f].tolist()) == set(np.argsort(-r.loadings[f])[:10].tolist())
+
+
+def test_same_input_same_factors(deep, deep_trace):
+    a = neuron_factors(deep_trace, n_factors=4)
+    b = deep.neuron_factors(TEXT, n_factors=4).result
+    np.testing.assert_array_equal(a.activations, b.activations)
+    np.testing.assert_array_equal(a.loadings, b.loadings)
+    assert a.error == b.error
+
+
+def test_transfer_reproduces_the_activations_on_the_same_text(deep, deep_trace):
+    fit = neuron_factors(deep_trace, n_factors=4, layers=range(3, 9), tol=1e-6, max_iter=2000)
+    again = neuron_factors(deep_trace, components=fit, tol=1e-8, max_iter=2000)
+    np.testing.assert_array_equal(again.loadings, fit.loadings)
+    np.testing.assert_allclose(again.activations, fit.activations, rtol=1e-3,
+                               atol=1e-3 * float(fit.activations.max()))
+    assert again.error == pytest.approx(fit.error, rel=1e-4)
+    assert again.params["transferred"] and any("Transferred" in n for n in again.notes)
+    # another text: W solved with H fixed, as scikit-learn's transform does
+    other = deep.trace("Tokyo is the capital of Japan.", points=["blocks.*.mlp.post"])
+    moved = deep.neuron_factors(other, components=fit).result
+    X = activation_matrix(other, list(range(3, 9)), "clip").X
+    model = NMF(n_components=4, init="random", solver="cd", tol=1e-3, max_iter=500, random_state=0)
+    model.fit(np.random.default_rng(0).random((6, X.shape[1]), dtype=np.float32))
+    model.components_ = np.asarray(fit.loadings, dtype=np.float32).copy()  # sklearn's transform, our H
+    np.testing.assert_allclose(moved.activations, model.transform(X).T, rtol=1e-5, atol=1e-6)
+    assert moved.layers.tolist() == list(range(3, 9)) and moved.tokens == tuple(other.tokens)
+    with pytest.raises(ValueError, match="positive"):
+        neuron_factors(other, components=fit, positive="abs")
+    with pytest.raises(ValueError, match="4 factors"):
+        neuron_factors(other, components=fit, n_factors=3)
+    with pytest.raises(ValueError, match="blocks"):
+        neuron_factors(other, components=fit, layers=[1])
+
+
+def test_generated_positions_are_marked():
+    lens = tiny_lens("gpt2")
+    gen = lens.generate("The capital of France is", max_new_tokens=5, points=["blocks.*.mlp.post"])
+    r = lens.neuron_factors(gen, n_factors=3).result
+    assert r.generated.tolist() == gen.generated.tolist() and r.generated.sum() == 5
+    assert r.tokens == tuple(gen.tokens)
+    assert r.activations.shape == (3, gen.n_positions)
+
+
+def test_not_converged_is_said(deep_trace):
+    r = neuron_factors(deep_trace, n_factors=6, max_iter=2, tol=0)
+    assert not r.converged and r.n_iter == 2
+    assert any("did not converge" in n for n in r.notes)
+
+
+def test_progress_bar_counts_solver_iterations(deep_trace):
+    bars: list[Bar] = []
+
+    def make(**kw):
+        bars.append(Bar())
+        return bars[-1]
+
+    r = neuron_factors(deep_trace, n_factors=3, progress=make)
+    assert len(bars) == 1 and bars[0].n == r.n_iter and "violation" in bars[0].postfix
+
+
+def test_round_trip(deep, tmp_path):
+    r = deep.neuron_factors(TEXT, n_factors=3, layers=[1, 11]).result
+    back = lmlens.load_result(r.save(tmp_path / "f.npz"))
+    assert type(back) is NeuronFactorsResult
+    np.testing.assert_array_equal(back.loadings, r.loadings)
+    np.testing.assert_array_equal(back.write_top_ids, r.write_top_ids)
+    assert back.strings == r.strings and back.params == r.params and back.layer_names == r.layer_names
+    assert back.writes.top_tokens == r.writes.top_tokens
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(n_factors=0), "n_factors must be >= 1"),
+    (dict(n_factors=10_000), "n_factors must be <="),
+    (dict(n_factors=2.5), "n_factors must be an int"),
+    (dict(layers=[12]), "block 12 does not exist; this model has 12 blocks"),
+    (dict(layers=[3, 3]), "given twice"),
+    (dict(layers=[]), "at least one block"),
+    (dict(layers="blocks.3.resid_post"), "not an FFN activation point"),
+    (dict(positive="relu"), r"positive must be one of \['clip', 'abs', 'split'\]"),
+    (dict(init="pca"), "init must be one of"),
+    (dict(tol=-1), "tol must be a number >= 0"),
+    (dict(max_iter=0), "max_iter must be >= 1"),
+])
+def test_bad_arguments(deep, bad, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        deep.neuron_factors(TEXT, **bad)
+
+
+def test_n_factors_limit_is_positions(deep):
+    n = deep.tokenize("Paris is big.").shape[0]
+    deep.neuron_factors("Paris is big.", n_factors=n)
+    with pytest.raises(ValueError, match=f"n_factors must be <= {n}"):
+        deep.neuron_factors("Paris is big.", n_factors=n + 1)
+
+
+def test_trace_without_the_ffn_points(deep):
+    t = deep.trace(TEXT, points=["blocks.*.resid_post", "blocks.3.mlp.post"])
+    with pytest.raises(ValueError, match=r"lacks \['blocks.0.mlp.post'"):
+        neuron_factors(t)
+    assert neuron_factors(t, layers=[3], n_factors=2).layers.tolist() == [3]
+    with pytest.raises(TypeError, match="trace must be an lmlens Trace"):
+        neuron_factors("text")
+
+
+def test_model_without_an_ffn_site_gets_a_clear_error():
+    model, tok = tiny_model("llama")
+    probe = lmlens.Lens(model, tok)
+    lens = lmlens.Lens(model, tok, anatomy=dataclasses.replace(probe.anatomy, mlp_down=None))
+    for call in (lambda: lens.neuron_factors(TEXT), lambda: lens.neuron_tokens(0, 1)):
+        with pytest.raises(ValueError, match=r"anatomy.mlp_down is None \(a mixture-of-experts"):
+            call()
+
+
+def test_all_zero_after_clipping():
+    lens = tiny_lens("llama")
+    t = lens.trace("Hi", points=["blocks.*.mlp.post"])
+    t.tensors.update({k: -v.abs() - 1 for k, v in t.tensors.items()})
+    with pytest.raises(ValueError, match="nothing to factorise"):
+        neuron_factors(t, n_factors=1)
