@@ -13,7 +13,12 @@ from sklearn.decomposition import NMF
 from tiny import tiny_lens, tiny_model
 
 import lmlens
-from lmlens.analyses.factors import NeuronFactorsResult, activation_matrix, neuron_factors, select_layers
+from lmlens.analyses.factors import (
+    NeuronFactorsResult,
+    activation_matrix,
+    neuron_factors,
+    select_layers,
+)
 from lmlens.analyses.factors.progress import Bar
 
 TEXT = "The capital of France is Paris. The quick brown fox jumps over the lazy dog."

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from tiny import tiny_lens, tiny_model
+from torch import nn
 
 import lmlens
 from lmlens.analyses.factors import down_columns, norm_scale

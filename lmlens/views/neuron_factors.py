@@ -12,6 +12,8 @@ its output direction promotes and suppresses) (``js/src/views/neuron_factors.js`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..analyses.factors import NeuronFactorsResult
@@ -57,6 +59,22 @@ def factor_shares(r: NeuronFactorsResult) -> np.ndarray:
 def neuron_label(layer: int, neuron: int, sign: int, positive: str) -> str:
     """``"L12 N345"``; ``"L12 N345−"`` for the negative part of a neuron (``positive="split"``)."""
     return f"L{layer} N{neuron}" + ("−" if sign < 0 else "+" if positive == "split" else "")
+
+
+def neuron_text(r: NeuronFactorsResult, column: int, *, n_tokens: int = 3,
+                fmt: Callable[[str], str] = visible_token) -> str:
+    """``"L12 N345 → a b c"``: the neuron of a column and the first tokens it promotes when it
+    fires (for a negative part, what ``−w`` promotes: the tokens ``w`` suppresses)."""
+    layer, neuron = (int(v) for v in r.neuron_index[column])
+    sign = int(r.neuron_sign[column])
+    text = neuron_label(layer, neuron, sign, r.positive)
+    if r.write_neurons is None:
+        return text
+    hit = np.flatnonzero((r.write_neurons[:, 0] == layer) & (r.write_neurons[:, 1] == neuron))
+    if hit.size:
+        ids = (r.write_bottom_ids if sign < 0 else r.write_top_ids)[hit[0], :n_tokens]
+        text += " → " + " ".join(fmt(r.strings[int(i)]) for i in ids)
+    return text
 
 
 def _summary(r: NeuronFactorsResult) -> str:
@@ -125,25 +143,13 @@ def to_spec(result: NeuronFactorsResult, *, limit: int | None = None) -> dict:
 def _fallback(r: NeuronFactorsResult, n: int) -> dict:
     rows = []
     shares = factor_shares(r)
-    writes = r.writes
-    where = {tuple(p): i for i, p in enumerate(writes.neurons.tolist())} if writes is not None else {}
     for f in range(r.n_factors):
         a = r.activations[f, :n]
         peaks = np.argsort(-a, kind="stable")[:FALLBACK_TOKENS]
-        neurons = []
-        for c in r.top_neurons[f, :FALLBACK_NEURONS]:
-            layer, neuron = (int(v) for v in r.neuron_index[c])
-            sign = int(r.neuron_sign[c])
-            label = neuron_label(layer, neuron, sign, r.positive)
-            w = where.get((layer, neuron))
-            if w is not None:
-                toks = writes.bottom_tokens[w] if sign < 0 else writes.top_tokens[w]
-                label += " → " + " ".join(visible_token(t) for t in toks[:3])
-            neurons.append(label)
         rows.append({
             "factor": f + 1, "share": f"{shares[f] * 100:.0f}%",
             "tokens": "  ".join(visible_token(r.tokens[p]) for p in peaks if a[p] > 0),
-            "neurons": " · ".join(neurons),
+            "neurons": " · ".join(neuron_text(r, int(c)) for c in r.top_neurons[f, :FALLBACK_NEURONS]),
         })
     return {"rows": rows}
 

@@ -15,22 +15,10 @@ import numpy as np
 from ..analyses.factors import NeuronFactorsResult
 from ._spec import check_result
 from .logit_lens_figures import _fonts, _label, _new_figure, _title
-from .neuron_factors import factor_shares, layer_ranges, neuron_label
+from .neuron_factors import factor_shares, layer_ranges, neuron_text
 
 #: Above this many positions only every n-th token is labelled.
 LABEL_MAX = 80
-
-
-def _right_label(r: NeuronFactorsResult, f: int, writes, where: dict) -> str:
-    c = int(r.top_neurons[f, 0])
-    layer, neuron = (int(v) for v in r.neuron_index[c])
-    sign = int(r.neuron_sign[c])
-    text = neuron_label(layer, neuron, sign, r.positive)
-    w = where.get((layer, neuron))
-    if w is not None:
-        toks = writes.bottom_tokens[w] if sign < 0 else writes.top_tokens[w]
-        text += " → " + " ".join(_label(t, 10) for t in toks[:3])
-    return text
 
 
 def neuron_factors_figure(result: NeuronFactorsResult, *, figsize: tuple[float, float] | None = None):
@@ -58,10 +46,9 @@ def neuron_factors_figure(result: NeuronFactorsResult, *, figsize: tuple[float, 
     for j, p in enumerate(ticks):
         if r.generated[p]:
             ax.get_xticklabels()[j].set_color("#c0392b")
-    writes = r.writes
-    where = {tuple(p): i for i, p in enumerate(writes.neurons.tolist())} if writes is not None else {}
     right = ax.secondary_yaxis("right")
-    right.set_yticks(range(F), [_right_label(r, f, writes, where) for f in range(F)])
+    right.set_yticks(range(F), [neuron_text(r, int(r.top_neurons[f, 0]), fmt=lambda t: _label(t, 10))
+                                for f in range(F)])
     right.tick_params(labelfontfamily=fam, labelsize=8)
     layers = r.layers.tolist()
     where_text = f"block {layers[0]}" if len(layers) == 1 else f"blocks {layer_ranges(layers)}"
