@@ -492,7 +492,7 @@ function render({ model, el }) {
     table.textContent = "";
     const split = positive === "split";
     const heads = ["#", "layer", "neuron", "loading", ...(writes ? ["promotes (when it fires)", "suppresses"] : [])];
-    const widths = ["2em", "3.5em", "5.5em", "12em"];
+    const widths = ["2em", "3.5em", "5.5em", "13.5em"];
     table.appendChild(h("colgroup", {}, heads.map((_, j) => h("col", { style: j < widths.length ? { width: widths[j] } : {} }))));
     const headRow = h("tr", {}, heads
       .map((s) => h("th", { text: s, style: { textAlign: "left", padding: "1px 6px", color: "var(--lm-muted)", fontWeight: "500" } })));
@@ -504,7 +504,7 @@ function render({ model, el }) {
       const at = (f * t + j) * 3;
       const [layer, neuron, sign] = [neurons.data[at], neurons.data[at + 1], neurons.data[at + 2]];
       const pct = loadTotal[f] > 0 ? (100 * ld[j]) / loadTotal[f] : 0;
-      const bar = h("span", { className: "lm-bar", style: { display: "inline-block", width: "56px", verticalAlign: "middle", marginRight: "6px" } }, [
+      const bar = h("span", { className: "lm-bar", style: { display: "inline-block", width: "48px", verticalAlign: "middle", marginRight: "6px" } }, [
         h("span", { style: { width: `${Math.max(1, (100 * ld[j]) / maxLoad)}%` } }),
       ]);
       /** @type {(HTMLElement|string)[]} */
@@ -530,7 +530,7 @@ function render({ model, el }) {
     }
     table.appendChild(body);
     facNote.textContent = writes
-      ? `Writes: the tokens each neuron's output direction (its column of the down-projection, through the final norm's scale and the unembedding) raises and lowers, per unit of activation${positive === "abs" ? "; with positive='abs' a factor also holds negative activations, which swap the two" : ""}.`
+      ? `Promotes / suppresses: the tokens whose logits the neuron's output direction raises / lowers most (hover one for its logit per unit of activation)${positive === "abs" ? "; with positive='abs' a factor also holds negative activations, which swap the two" : ""}.`
       : "This model has no unembedding: what the neurons write cannot be decoded.";
   }
 

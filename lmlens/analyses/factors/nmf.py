@@ -45,7 +45,7 @@ INITS = ("nndsvda", "nndsvd", "nndsvdar", "random")
 #: as ecco's (short texts can need 200+ iterations).
 MAX_ITER = 500
 TOL = 1e-3
-#: Rows of ``X`` per block when the error of a transfer is computed.
+#: Rows of ``X`` per block when the reconstruction error is computed.
 _ERROR_ROWS = 64
 
 
@@ -55,13 +55,18 @@ def _check_trace(trace: object) -> Trace:
     return trace
 
 
-def _frobenius(X: np.ndarray, W: np.ndarray, H: np.ndarray) -> float:
-    """``‖X − W H‖_F`` block by block (no ``X``-sized temporary)."""
-    total = 0.0
+def _error(X: np.ndarray, W: np.ndarray, H: np.ndarray) -> tuple[float, float]:
+    """``(‖X − W H‖_F, ‖X‖_F)`` in one pass over ``X`` and without an ``X``-sized temporary:
+    ``‖X − WH‖² = ‖X‖² − 2⟨W, X Hᵀ⟩ + ⟨WᵀW, HHᵀ⟩``, summed in float64."""
+    xx = 0.0
+    xh = np.empty((X.shape[0], H.shape[0]), dtype=np.float64)
     for a in range(0, X.shape[0], _ERROR_ROWS):
-        r = X[a:a + _ERROR_ROWS] - W[a:a + _ERROR_ROWS] @ H
-        total += float(np.einsum("ij,ij->", r, r, dtype=np.float64))
-    return float(np.sqrt(total))
+        block = X[a:a + _ERROR_ROWS]
+        xx += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
+        xh[a:a + _ERROR_ROWS] = block @ H.T
+    W64, H64 = W.astype(np.float64), H.astype(np.float64)
+    sq = xx - 2 * float(np.sum(W64 * xh)) + float(np.sum((W64.T @ W64) * (H64 @ H64.T)))
+    return float(np.sqrt(max(sq, 0.0))), float(np.sqrt(xx))
 
 
 def _order(W: np.ndarray, H: np.ndarray) -> np.ndarray:
@@ -71,25 +76,21 @@ def _order(W: np.ndarray, H: np.ndarray) -> np.ndarray:
 
 
 def _solve(X: np.ndarray, *, n_factors: int, H: np.ndarray | None, init: str, max_iter: int,
-           tol: float, random_state: int, bar: Callable | None) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """``(W, H, n_iter, error)`` from scikit-learn: a fit, or with ``H`` given ``W`` alone."""
-    from sklearn.decomposition import NMF, non_negative_factorization
+           tol: float, random_state: int, bar: Callable | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(W, H, n_iter)`` from scikit-learn: a fit (what ``NMF(...).fit_transform`` computes,
+    without its error pass: ``_error`` does that in one pass), or with ``H`` given ``W`` alone
+    (``NMF.transform``)."""
+    from sklearn.decomposition import non_negative_factorization
 
-    verbose = int(bar is not None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of iterations")
         ctx = solver_bar(bar, max_iter=max_iter, tol=tol) if bar is not None else contextlib.nullcontext()
         with ctx:
-            if H is None:
-                model = NMF(n_components=n_factors, init=init, solver="cd", beta_loss="frobenius",
-                            tol=tol, max_iter=max_iter, random_state=random_state, verbose=verbose)
-                W = model.fit_transform(X)
-                return W, model.components_, int(model.n_iter_), float(model.reconstruction_err_)
             W, H, n_iter = non_negative_factorization(
-                X, H=H, n_components=n_factors, init="custom", update_H=False, solver="cd",
-                beta_loss="frobenius", tol=tol, max_iter=max_iter, random_state=random_state,
-                verbose=verbose)
-    return W, H, int(n_iter), _frobenius(X, W, H)
+                X, H=H, n_components=n_factors, init=init if H is None else "custom",
+                update_H=H is None, solver="cd", beta_loss="frobenius", tol=tol, max_iter=max_iter,
+                random_state=random_state, verbose=int(bar is not None))
+    return W, H, int(n_iter)
 
 
 def _check_components(c: object, layers: object, positive: str, n_factors: int, n_layers: int
@@ -173,9 +174,9 @@ def neuron_factors(
 
     bar = bar_class(progress, n_pos * m)
     H0 = None if components is None else np.ascontiguousarray(c.loadings, dtype=np.float32)
-    W, H, n_iter, error = _solve(mat.X, n_factors=n_factors, H=H0, init=init, max_iter=max_iter,
-                                 tol=float(tol), random_state=int(random_state), bar=bar)
-    norm_x = float(np.linalg.norm(mat.X))
+    W, H, n_iter = _solve(mat.X, n_factors=n_factors, H=H0, init=init, max_iter=max_iter,
+                          tol=float(tol), random_state=int(random_state), bar=bar)
+    error, norm_x = _error(mat.X, W, H)
     if components is None:
         order = _order(W, H)
         W, H = W[:, order], H[order]

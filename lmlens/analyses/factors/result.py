@@ -142,8 +142,8 @@ class NeuronFactorsResult(Result):
     """``(n_neurons,)`` int8: ``+1`` for a column of ``max(a, 0)`` (or ``|a|`` with ``"abs"``),
     ``-1`` for a column of ``max(-a, 0)`` (the negative part, ``"split"`` only)."""
     error: float
-    """Frobenius norm ``‖X − activations.T @ loadings‖`` of the factorised matrix ``X``
-    (scikit-learn's ``reconstruction_err_``)."""
+    """Frobenius norm ``‖X − activations.T @ loadings‖`` of the factorised matrix ``X`` (what
+    scikit-learn's ``reconstruction_err_`` reports)."""
     relative_error: float
     """``error / ‖X‖``."""
     positive: str
