@@ -103,7 +103,9 @@ def test_factors_match_sklearn_on_the_same_matrix(deep, deep_trace, positive):
     W, H, model = _sklearn(X, 5)
     r = neuron_factors(deep_trace, n_factors=5, positive=positive)
     assert isinstance(r, NeuronFactorsResult)
-    assert r.error == pytest.approx(model.reconstruction_err_, rel=1e-5)
+    exact = np.linalg.norm(X.astype(np.float64) - W.astype(np.float64) @ H.astype(np.float64))
+    assert r.error == pytest.approx(exact, rel=1e-6)
+    assert r.error == pytest.approx(model.reconstruction_err_, rel=1e-4)  # sklearn sums in float32
     assert r.n_iter == model.n_iter_ and r.converged == (model.n_iter_ < 500)
     # the same factorisation, up to the order of the factors
     np.testing.assert_allclose(r.activations.T @ r.loadings, W @ H, rtol=1e-4, atol=1e-5)
@@ -178,14 +180,26 @@ def test_progress_bar_counts_solver_iterations(deep_trace):
     assert len(bars) == 1 and bars[0].n == r.n_iter and "violation" in bars[0].postfix
 
 
-def test_round_trip(deep, tmp_path):
+def test_results_round_trip_and_are_read_only(deep, tmp_path):
+    import json
+
     r = deep.neuron_factors(TEXT, n_factors=3, layers=[1, 11]).result
-    back = lmlens.load_result(r.save(tmp_path / "f.npz"))
-    assert type(back) is NeuronFactorsResult
-    np.testing.assert_array_equal(back.loadings, r.loadings)
-    np.testing.assert_array_equal(back.write_top_ids, r.write_top_ids)
-    assert back.strings == r.strings and back.params == r.params and back.layer_names == r.layer_names
-    assert back.writes.top_tokens == r.writes.top_tokens
+    for res in (r, deep.neuron_tokens([0, 11], [3, 60], k=4)):
+        arrays = [v for v in vars(res).values() if isinstance(v, np.ndarray)]
+        assert arrays and all(not a.flags.writeable for a in arrays)
+        back = lmlens.load_result(res.save(tmp_path / f"{type(res).__name__}.npz"))
+        assert type(back) is type(res)
+        for f in dataclasses.fields(res):
+            x, y = getattr(res, f.name), getattr(back, f.name)
+            if isinstance(x, np.ndarray):
+                np.testing.assert_array_equal(x, y)
+                assert x.dtype == y.dtype, f.name
+            else:
+                assert x == y, f.name
+        json.dumps(res.to_dict())
+        assert repr(res).startswith(type(res).__name__ + "(")
+    assert type(back).__name__ == "NeuronTokensResult" and back.top_tokens == back.top_tokens
+    assert lmlens.load_result(r.save(tmp_path / "f.npz")).writes.top_tokens == r.writes.top_tokens
 
 
 @pytest.mark.parametrize("bad, match", [

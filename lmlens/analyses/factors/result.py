@@ -247,7 +247,7 @@ class NeuronFactorsResult(Result):
     def writes(self) -> NeuronTokensResult | None:
         """What the decoded top neurons write, as a ``NeuronTokensResult`` (None if not decoded).
 
-        >>> r = lens.neuron_factors("The capital of France is").result  # doctest: +SKIP
+        >>> r = lens.neuron_factors("The capital of France is", n_factors=4).result  # doctest: +SKIP
         >>> r.writes.top_tokens[0]  # doctest: +SKIP
         (' Paris', ' France', ...)
         """
