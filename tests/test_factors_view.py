@@ -14,7 +14,8 @@ from views_helpers import HOSTILE, visible
 
 from lmlens.analyses.factors import NeuronFactorsResult
 from lmlens.views import decode_array, page_html
-from lmlens.views.neuron_factors import layer_ranges, neuron_factors_view, to_spec
+from lmlens.views.neuron_factors import neuron_factors_view, to_spec
+from lmlens.views.neuron_factors_text import layer_ranges
 
 TEXT = "The capital of France is Paris. The quick brown fox jumps over the lazy dog. 東京は日本の首都です。"
 OTHER = "Transformers read tokens and predict the next token in the text."

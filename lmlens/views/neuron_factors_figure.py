@@ -15,7 +15,7 @@ import numpy as np
 from ..analyses.factors import NeuronFactorsResult
 from ._spec import check_result
 from .logit_lens_figures import _fonts, _label, _new_figure, _title
-from .neuron_factors import factor_shares, layer_ranges, neuron_text
+from .neuron_factors_text import factor_shares, layer_ranges, neuron_text
 
 #: Above this many positions only every n-th token is labelled.
 LABEL_MAX = 80
