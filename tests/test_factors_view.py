@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from browser import chromium, open_page, skip_reason
 from tiny import tiny_lens
-from views_helpers import HOSTILE, visible
+from views_helpers import HOSTILE
 
 from lmlens.analyses.factors import NeuronFactorsResult
 from lmlens.views import decode_array, page_html
+from lmlens.views.logit_lens_figures import token_text  # twin of ui tokenText
 from lmlens.views.neuron_factors import neuron_factors_view, to_spec
 from lmlens.views.neuron_factors_text import layer_ranges
 
@@ -136,13 +137,13 @@ def test_click_a_factor_shows_its_neurons(ch, tmp_path, lens, view):
             # what the neuron writes, from lens.neuron_tokens (checked against the weights elsewhere)
             want = lens.neuron_tokens(layer, neuron, k=5)
             assert rows.nth(j).locator("td >> nth=4").locator(".lm-chip").all_text_contents() == \
-                [visible(t) for t in want.top_tokens[0]]
+                [token_text(t) for t in want.top_tokens[0]]
             assert rows.nth(j).locator("td >> nth=5").locator(".lm-chip").all_text_contents() == \
-                [visible(t) for t in want.bottom_tokens[0]]
+                [token_text(t) for t in want.bottom_tokens[0]]
         # the tokens that fire it most, largest first
         peaks = page.locator(".lm-factor-detail .lm-peak").all_text_contents()
         order = np.argsort(-r.activations[f], kind="stable")[:len(peaks)]
-        assert peaks == [visible(r.tokens[p]) for p in order]
+        assert peaks == [token_text(r.tokens[p]) for p in order]
         # "one factor": the text is shaded by factor f only, strongest at its peak
         alphas = [float(re.findall(r"[\d.]+", c)[-1]) if c.startswith("rgba") else 0.0
                   for c in page.eval_on_selector_all(".lm-tok", "els => els.map(e => e.style.backgroundColor)")]
@@ -164,7 +165,7 @@ def test_all_factors_toggles_and_keys(ch, tmp_path, view):
         page.wait_for_selector(".lm-neuron-factors .lm-tok")
         swatch = [_rgb(c) for c in page.eval_on_selector_all(
             ".lm-factor > span:first-child", "els => els.map(e => getComputedStyle(e).backgroundColor)")]
-        page.click(".lm-choice[data-key='all']")
+        page.click(".lm-seg button[data-v='all']")
         bg = page.eval_on_selector_all(".lm-tok", "els => els.map(e => e.style.backgroundColor)")
         for p in range(r.n_positions):
             if rel[:, p].max() > 0:
@@ -172,7 +173,7 @@ def test_all_factors_toggles_and_keys(ch, tmp_path, view):
         # hide the factor that wins at position p: the next one takes over
         p = int(np.argmax(rel.max(axis=0)))
         first, second = np.argsort(-rel[:, p], kind="stable")[:2]
-        page.click(f".lm-factors input[data-f='{first}']")
+        page.click(f".lm-nf-list > span[data-f='{first}'] input")
         bg = page.eval_on_selector_all(".lm-tok", "els => els.map(e => e.style.backgroundColor)")
         assert _rgb(bg[p]) == swatch[int(second)]
         # hover: every factor's activation at that token, relative to its maximum
@@ -214,8 +215,8 @@ def test_two_views_on_one_page_stay_independent(ch, tmp_path, lens, view):
         b.locator(".lm-tok >> nth=4").click()
         assert b.locator(".lm-token-detail .lm-unpin").is_visible()
         assert a.locator(".lm-token-detail .lm-unpin").is_hidden()
-        b.locator(".lm-choice[data-key='all']").click()
-        assert a.locator(".lm-choice[data-key='one']").get_attribute("aria-pressed") == "true"
+        b.locator(".lm-seg button[data-v='all']").click()
+        assert a.locator(".lm-seg button[data-v='one']").get_attribute("aria-pressed") == "true"
         assert b.locator(".lm-factor").count() == 4
     assert log.requests == [] and log.errors == []
 
@@ -239,4 +240,40 @@ def test_hostile_tokens_and_dark_theme(ch, tmp_path, view):
         assert page.locator(".lmlens-root img").count() == 0 and dialogs == []
         png = page.locator(".lmlens-root").screenshot()
     assert ImageStat.Stat(Image.open(io.BytesIO(png)).convert("L")).stddev[0] > 10
+    assert log.requests == [] and log.errors == []
+
+
+def _listeners(cdp, expression: str) -> int:
+    """Event listeners on the node ``expression`` evaluates to and its subtree (DevTools' count)."""
+    obj = cdp.send("Runtime.evaluate", {"expression": expression})["result"]["objectId"]
+    return len(cdp.send("DOMDebugger.getEventListeners", {"objectId": obj, "depth": -1, "pierce": True})["listeners"])
+
+
+@browser
+@pytest.mark.browser
+def test_rerendering_leaves_no_duplicates(ch, tmp_path, view):
+    path = view.save_html(tmp_path / "r.html")
+    with open_page(path, browser=ch) as (page, log):
+        page.wait_for_selector(".lm-neuron-factors .lm-tok")
+        cdp = page.context.new_cdp_session(page)
+        everywhere = _listeners(cdp, "document") + _listeners(cdp, "window")
+        page.evaluate("""() => {
+          const root = document.querySelector(".lmlens-root");
+          const spec = JSON.parse(root.querySelector("script.lmlens-spec").textContent);
+          const host = document.createElement("div");
+          host.id = "host";
+          root.appendChild(host);
+          window.__lm = { spec, host, cleanup: LMLens.render({ model: LMLens.staticModel(spec), el: host }) };
+        }""")
+        first = _listeners(cdp, "document.querySelector('#host')")
+        nodes = page.evaluate("document.querySelector('#host').querySelectorAll('*').length")
+        for _ in range(5):
+            page.evaluate("() => { const v = window.__lm; v.cleanup(); v.cleanup = LMLens.render({ model: LMLens.staticModel(v.spec), el: v.host }); }")
+        assert first > 0 and _listeners(cdp, "document.querySelector('#host')") == first
+        assert page.evaluate("document.querySelector('#host').querySelectorAll('*').length") == nodes
+        page.click("#host .lm-tok >> nth=3")  # a doubled click handler would pin and unpin
+        assert page.locator("#host .lm-token-detail .lm-unpin").is_visible()
+        assert _listeners(cdp, "document") + _listeners(cdp, "window") == everywhere + first
+        page.evaluate("() => window.__lm.cleanup()")
+        assert _listeners(cdp, "document.querySelector('#host')") == 0
     assert log.requests == [] and log.errors == []

@@ -29,10 +29,3 @@ test("factor colours: one hue per factor, clear at 0, cycling past the palette",
   assert.equal(V.factorColor(V.PALETTE.length, 0.5), V.factorColor(0, 0.5));
   assert.notEqual(V.factorColor(1, 0.5), V.factorColor(0, 0.5));
 });
-
-test("signed numbers", () => {
-  assert.equal(V.signed(1.23456), "+1.23");
-  assert.equal(V.signed(-0.0456), "−0.0456");
-  assert.equal(V.signed(0), "0");
-  assert.equal(V.signed(NaN), "–");
-});
