@@ -1,5 +1,6 @@
-"""Gradient attribution (saliency, input × gradient, integrated gradients, DeepLift), batched
-over target tokens, equal to captum run once per target.
+"""Gradient attribution (saliency, input × gradient, integrated gradients — at a fixed step count
+or by accuracy —, DeepLift and AttnLRP with rules for the transformer's non-linearities), batched
+over target tokens; the plain-gradient methods equal captum run once per target.
 
 ``attribute(model, ids, target_positions, embed=..., method=...)`` returns an
 ``AttributionResult`` (``scores``, ``norms``, ``delta``, ...). The methods themselves share one
@@ -14,12 +15,14 @@ captum is imported lazily (``pip install 'lmlens[attribution]'``).
 array([0.0007], dtype=float32)
 """
 
+from .adaptive_ig import adaptive_integrated_gradients
+from .attributions import Attributions
 from .batched import ATTR_TARGETS, TargetFunctions, gradients_on_inputs_only
 from .core import attribute, baseline_embeddings, check_method, greedy_next_token
+from .masked import MaskedTargetFunctions
 from .methods import (
     METHOD_FUNCTIONS,
-    Attributions,
-    PrefixOutput,
+    attnlrp,
     deeplift,
     input_x_gradient,
     integrated_gradients,
@@ -35,8 +38,10 @@ __all__ = [
     "METHOD_LABELS",
     "AttributionResult",
     "Attributions",
-    "PrefixOutput",
+    "MaskedTargetFunctions",
     "TargetFunctions",
+    "adaptive_integrated_gradients",
+    "attnlrp",
     "attribute",
     "baseline_embeddings",
     "check_method",

@@ -31,10 +31,3 @@ def ig_alphas(n_steps: int, method: str) -> tuple[list[float], list[float]]:
     step_sizes, alphas = approximation_parameters(method)
     return list(step_sizes(n_steps)), list(alphas(n_steps))
 
-
-def deeplift_rule_modules() -> tuple[type, ...]:
-    """Module types captum's DeepLift has rules for (``SUPPORTED_NON_LINEAR``)."""
-    captum_attr()
-    from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
-
-    return tuple(SUPPORTED_NON_LINEAR)

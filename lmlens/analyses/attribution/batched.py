@@ -22,10 +22,11 @@ torch.Size([1, 2])
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -107,7 +108,7 @@ class TargetFunctions:
         self.model = model
         self.rows = rows
         self.target_ids = target_ids
-        self.n_inputs = int(rows.max()) + 1
+        self.n_inputs = self._inputs_needed(rows)
         self.plan = plan
         self.attr_target = attr_target
         self.target_batch_size = target_batch_size
@@ -119,6 +120,26 @@ class TargetFunctions:
         self.fallback = ""
         #: The pieces the last gradient pass ran (``plan_for``'s answer).
         self.pieces_used: list[tuple[int, int]] = []
+        #: A context the forward of each gradient pass runs in (None: none). DeepLift and
+        #: AttnLRP put their ``RuleTracer.explain`` here; the backward runs outside it.
+        self.forward_context: Callable[[], AbstractContextManager] | None = None
+
+    def subset(self, js: Sequence[int]) -> TargetFunctions:
+        """The same functions for targets ``js`` only (a shorter input when the last targets
+        are left out); shares the plan checks already made."""
+        js = list(js)
+        if not js:
+            raise ValueError("subset needs at least one target")
+        sub = copy.copy(self)
+        sub.rows = self.rows[js]
+        sub.target_ids = self.target_ids[js]
+        sub.n_inputs = self._inputs_needed(sub.rows)
+        sub.fallback, sub.pieces_used = "", []
+        return sub
+
+    def _inputs_needed(self, rows: torch.Tensor) -> int:
+        """Input positions the targets at ``rows`` depend on (a causal LM: up to the last)."""
+        return int(rows.max()) + 1
 
     @property
     def n_targets(self) -> int:
@@ -262,24 +283,49 @@ class TargetFunctions:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(weighted_grads(points, weights), values at points (s, n_targets))`` from the same
         forward pass."""
+        groups = torch.zeros(points.shape[0], dtype=torch.long)
+        total, values = self.grouped_grads_and_values(points, weights, groups, 1)
+        return total[:, 0], values
+
+    def grouped_grads_and_values(
+        self, points: torch.Tensor, weights: torch.Tensor, groups: torch.Tensor, n_groups: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(n_targets, n_groups, n_inputs, d_model)`` sums ``Σ_{k in group g} weights[k] ·
+        ∇f_j(points[k])`` and the values at the points ``(s, n_targets)``, from one forward.
+
+        ``groups`` ``(s,)`` assigns each point to a group in ``[0, n_groups)`` (adaptive
+        integrated gradients keeps each symmetric pair of quadrature nodes apart, to re-weigh
+        them when the rule grows).
+        """
         self._check_x(points)
         s, _, d = points.shape
         weights = torch.as_tensor(weights, dtype=torch.float32, device=points.device)
         if weights.shape != (s,):
             raise ValueError(f"weights must have shape ({s},), got {tuple(weights.shape)}")
+        groups = torch.as_tensor(groups, dtype=torch.long, device=points.device)
+        if groups.shape != (s,) or (s and (int(groups.min()) < 0 or int(groups.max()) >= n_groups)):
+            raise ValueError(f"groups must be ({s},) ints in [0, {n_groups})")
         x = points[:, : self.n_inputs].detach().clone().requires_grad_(True)
-        total = torch.zeros(self.n_targets, self.n_inputs, d, dtype=torch.float32, device=x.device)
+        total = torch.zeros(self.n_targets, n_groups, self.n_inputs, d, dtype=torch.float32,
+                            device=x.device)
         values = torch.zeros(s, self.n_targets, dtype=torch.float32, device=x.device)
         pieces = self.pieces_used = self.plan_for(x)
+        context = self.forward_context() if self.forward_context is not None else nullcontext()
         with torch.enable_grad():
-            outs = self._run(x, pieces)
+            with context:
+                outs = self._run(x, pieces)
             for js, lp in outs:
                 values[:, js] = lp.detach().float()
                 chunk = self._chunk(s, d, len(js))
                 for c in range(0, len(js), chunk):
                     sub = list(range(c, min(c + chunk, len(js))))
-                    g = _batched_vjp(lp, x, sub, weights)
-                    total[[js[i] for i in sub]] += g.sum(1).float()
+                    g = _batched_vjp(lp, x, sub, weights).float()
+                    rows = [js[i] for i in sub]
+                    if n_groups == 1:
+                        total[rows, 0] += g.sum(1)
+                    else:
+                        per = torch.zeros(len(sub), n_groups, *g.shape[2:], dtype=g.dtype, device=g.device)
+                        total[rows] += per.index_add_(1, groups, g)
         return total, values
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ...capture import forward_args, inference_mode
+from .adaptive_ig import MAX_STEPS, check_tol
 from .batched import ATTR_TARGETS, PLANS, TargetFunctions, gradients_on_inputs_only
 from .methods import METHOD_FUNCTIONS
 from .result import METHODS, AttributionResult, group_sources
@@ -103,6 +104,8 @@ def attribute(
     n_steps: int = 50,
     ig_method: str = "gausslegendre",
     internal_batch_size: int | None = None,
+    tol: float | None = None,
+    max_steps: int = MAX_STEPS,
     group: str = "token",
     tokens: Sequence[str] | None = None,
     word_starts: np.ndarray | None = None,
@@ -133,6 +136,11 @@ def attribute(
             captum and ecco), a token id (that token's embedding at every position) or a tensor.
         n_steps, ig_method, internal_batch_size: integrated gradients' steps, captum's
             approximation method, and path points per forward (bounds memory).
+        tol, max_steps: integrated gradients by accuracy: with ``tol`` (e.g. 0.01) each target
+            gets nested Gauss–Legendre/Kronrod–Patterson path points (10, 21, 43, 87) until its
+            relative completeness gap ``|delta| / |f(x) − f(baseline)|`` is at most ``tol`` or it
+            has ``max_steps``; ``n_steps`` is then unused and ``result.steps`` says how many each
+            target used.
         group: ``"token"`` or ``"word"`` (sources grouped by ``word_starts``).
         tokens, word_starts, generated: display strings, word starts and generated mask of
             ``ids`` (defaults: the ids as text, every token a word, nothing generated).
@@ -143,6 +151,8 @@ def attribute(
     Parameters' ``requires_grad`` flags and training modes are restored afterwards.
     """
     method = check_method(method)
+    if tol is not None and method == "integrated_gradients":
+        check_tol(tol, max_steps)
     if group not in GROUPINGS:
         raise ValueError(f"group must be one of {list(GROUPINGS)}, got {group!r}")
     if plan not in PLANS:
@@ -176,18 +186,23 @@ def attribute(
     scores = np.zeros((m, n_inputs), np.float32)
     norms = np.zeros((m, n_inputs), np.float32)
     values = np.zeros(m, np.float32)
-    delta = base_values = None
-    note = ""
+    delta = base_values = steps = None
+    notes: list[str] = []
     plan_notes: list[str] = []
     plans_run: set[str] = set()
     options: dict = {"progress": progress}
+    adaptive = method == "integrated_gradients" and tol is not None
     if method == "integrated_gradients":
         options.update(n_steps=n_steps, method=ig_method, internal_batch_size=internal_batch_size)
+        if adaptive:
+            options.update(tol=tol, max_steps=max_steps)
     with gradients_on_inputs_only(model):
         with torch.no_grad():
             x = embed(ids_t[:n_inputs].to(device)).detach()
         b = baseline_embeddings(baseline, x, embed)
-        per_target = max(1, n_inputs * int(x.shape[-1]) * 4 * 2)
+        # adaptive IG also keeps one gradient per pair of path points (max_steps // 2 + 1)
+        copies = 2 + (max_steps // 2 + 1 if adaptive else 0)
+        per_target = max(1, n_inputs * int(x.shape[-1]) * 4 * copies)
         size = max(1, ACCUMULATOR_BYTES // per_target)
         for lo in range(0, m, size):  # bounded memory: a group of targets at a time
             g = pos[lo:lo + size]
@@ -206,7 +221,11 @@ def attribute(
                     delta, base_values = np.zeros(m, np.float32), np.zeros(m, np.float32)
                 delta[lo:lo + len(g)] = out.delta.detach().float().cpu().numpy()
                 base_values[lo:lo + len(g)] = out.baseline_values.detach().float().cpu().numpy()
-            note = out.note
+            if out.steps is not None:
+                if steps is None:
+                    steps = np.zeros(m, np.int64)
+                steps[lo:lo + len(g)] = out.steps.cpu().numpy()
+            notes += [n for n in out.notes if n not in notes]
             plans_run.add("segments" if len(f.pieces_used) > 1 else "full")
             if f.fallback and f.fallback not in plan_notes:
                 plan_notes.append(f.fallback)
@@ -218,6 +237,8 @@ def attribute(
         params["baseline"] = baseline if isinstance(baseline, (str, int)) else "tensor"
     if method == "integrated_gradients":
         params.update(n_steps=n_steps, ig_method=ig_method)
+        if adaptive:
+            params.update(tol=float(tol), max_steps=max_steps)
 
     result = AttributionResult(
         method=method,
@@ -237,7 +258,8 @@ def attribute(
         word_starts=word_starts,
         generated=generated,
         input_ids=ids_t.numpy().astype(np.int64),
-        notes=tuple(n for n in (note, *plan_notes) if n),
+        steps=steps,
+        notes=tuple(n for n in (*notes, *plan_notes) if n),
         params=params,
         model_name=model_name,
     )

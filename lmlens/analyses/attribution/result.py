@@ -14,7 +14,7 @@ import numpy as np
 from ..result import Result
 
 #: Attribution methods, in the order the view lists them.
-METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift")
+METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift", "attnlrp")
 
 #: What each method's per-dimension attribution is (``scores`` sums it over ``d_model``).
 METHOD_LABELS = {
@@ -22,6 +22,7 @@ METHOD_LABELS = {
     "saliency": "Saliency (gradient)",
     "input_x_gradient": "Input × Gradient",
     "deeplift": "DeepLift",
+    "attnlrp": "AttnLRP",
 }
 
 
@@ -51,7 +52,8 @@ class AttributionResult(Result):
     scores: np.ndarray
     """``(n_targets, n_sources)`` float32, signed: the attribution summed over ``d_model``.
     Saliency: the gradient itself; input × gradient: ``x·∇f``; integrated gradients and DeepLift:
-    ``(x − baseline)·(averaged) ∇f``, whose row sums approximate ``f(x) − f(baseline)``."""
+    ``(x − baseline)·(averaged) ∇f``, whose row sums approximate ``f(x) − f(baseline)`` (DeepLift's
+    rules make them add up exactly); AttnLRP: ``x·∇̃f`` with its rules' modified gradient."""
     norms: np.ndarray
     """``(n_targets, n_sources)`` float32 ≥ 0: the L2 norm over ``d_model`` of the attribution,
     normalised so each row sums to 1 over its valid sources (ecco's "primary attributions")."""
@@ -85,6 +87,9 @@ class AttributionResult(Result):
     """``(n_tokens,)`` int64 token ids of the whole sequence (targets included)."""
     attr_target: str = "log_prob"
     """``"log_prob"`` or ``"prob"``: what ``f`` is."""
+    steps: np.ndarray | None = None
+    """``(n_targets,)`` int64 path points integrated gradients used for each target when run by
+    accuracy (``tol``; see ``params["tol"]``), or None (a fixed ``n_steps``, other methods)."""
     grouping: str = "token"
     """``"token"`` or ``"word"`` (sources are whole words: scores and norms summed over the
     word's tokens, so rows still sum to 1 and completeness still holds)."""
@@ -117,7 +122,7 @@ class AttributionResult(Result):
         _check_shape("word_starts", self.word_starts, (n,))
         _check_shape("generated", self.generated, (n,))
         _check_shape("input_ids", self.input_ids, (n,))
-        for name in ("delta", "baseline_values"):
+        for name in ("delta", "baseline_values", "steps"):
             a = getattr(self, name)
             if a is not None:
                 _check_shape(name, a, (m,))
