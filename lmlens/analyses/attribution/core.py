@@ -137,10 +137,10 @@ def attribute(
         n_steps, ig_method, internal_batch_size: integrated gradients' steps, captum's
             approximation method, and path points per forward (bounds memory).
         tol, max_steps: integrated gradients by accuracy: with ``tol`` (e.g. 0.01) each target
-            gets nested Gauss–Legendre/Kronrod–Patterson path points (10, 21, 43, 87) until its
-            relative completeness gap ``|delta| / |f(x) − f(baseline)|`` is at most ``tol`` or it
-            has ``max_steps``; ``n_steps`` is then unused and ``result.steps`` says how many each
-            target used.
+            gets nested Gauss–Legendre/Kronrod–Patterson path points (10, 21, 43, 87, 175) until
+            its relative completeness gap ``|delta| / |f(x) − f(baseline)|`` is at most ``tol``
+            or it has ``max_steps`` (default 87); ``n_steps`` is then unused and
+            ``result.steps`` says how many each target used.
         group: ``"token"`` or ``"word"`` (sources grouped by ``word_starts``).
         tokens, word_starts, generated: display strings, word starts and generated mask of
             ``ids`` (defaults: the ids as text, every token a word, nothing generated).

@@ -2,8 +2,10 @@
 with ``first`` nodes (captum's ``"gausslegendre"`` at ``n_steps=first``), then its
 Kronrod–Patterson extensions, each keeping every node of the rule before it and adding
 ``n + 1`` new ones: 10 → 21 → 43 → 87 nodes (QUADPACK's ``qng`` sequence, exact for
-polynomials of degree 19, 31, 65 and 131). A target whose completeness gap is still too large
-after one level pays only for the new nodes of the next: no gradient is ever recomputed.
+polynomials of degree 19, 31, 65 and 131), then 175 (exact to degree 185: float64 loses the
+last digits of that extension, still a positive interpolatory rule). A target whose completeness
+gap is still too large after one level pays only for the new nodes of the next: no gradient is
+ever recomputed.
 
 Why these and not Gauss–Legendre at growing orders: Gauss–Legendre rules of different orders
 share no nodes (bar the midpoint), so growing 10 → 20 → 40 would cost 70 nodes to reach the
@@ -30,7 +32,7 @@ import numpy as np
 from numpy.polynomial import legendre as L
 
 #: Node counts of the default nested sequence.
-LEVELS = (10, 21, 43, 87)
+LEVELS = (10, 21, 43, 87, 175)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ def _weights(x: np.ndarray) -> np.ndarray:
     return np.linalg.solve(v.T, moments)
 
 
+def _pair_ids(nodes: np.ndarray) -> np.ndarray:
+    """Ids of symmetric pairs ``{x, −x}`` in order of first appearance (stable as nodes are
+    appended)."""
+    ids: dict[float, int] = {}
+    return np.array([ids.setdefault(round(abs(float(v)), 12), len(ids)) for v in nodes], np.int64)
+
+
 @functools.cache
 def nested_rules(first: int = LEVELS[0], levels: int = len(LEVELS)) -> tuple[NestedRule, ...]:
     """The nested sequence starting from ``first``-node Gauss–Legendre, ``levels`` rules long."""
@@ -89,24 +98,19 @@ def nested_rules(first: int = LEVELS[0], levels: int = len(LEVELS)) -> tuple[Nes
     order = list(x)  # nodes in the order they were added
     rules = []
     for level in range(levels):
+        start = len(order)
         if level:
-            sorted_nodes = np.sort(np.asarray(order))
-            new = _extension(sorted_nodes, sorted_nodes.size + 1)
-            new = _symmetric(new)
-            start = len(order)
-            order += list(new)
+            order += list(_symmetric(_extension(np.sort(np.asarray(order)), len(order) + 1)))
         else:
             start = 0
         nodes = np.asarray(order)
-        srt = np.argsort(nodes)
-        w = np.empty_like(nodes)
         if level:
-            w[srt] = _weights(_symmetric(nodes[srt]))
+            srt = np.argsort(nodes)
+            w = np.empty_like(nodes)
+            ws = _weights(_symmetric(nodes[srt]))
+            w[srt] = (ws + ws[::-1]) / 2  # a pair's two weights, made exactly equal
         else:  # exactly captum's Gauss–Legendre weights
             w = np.asarray(w_first, dtype=np.float64)
-        alphas = (nodes + 1) / 2
-        key = np.round(np.abs(nodes), 12)
-        _, pair = np.unique(key, return_inverse=True)
-        rules.append(NestedRule(alphas=alphas, weights=w / 2, new=slice(start, nodes.size),
-                                pair=pair.astype(np.int64)))
+        rules.append(NestedRule(alphas=(nodes + 1) / 2, weights=w / 2, new=slice(start, nodes.size),
+                                pair=_pair_ids(nodes)))
     return tuple(rules)
