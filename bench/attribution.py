@@ -16,7 +16,16 @@ minutes on this CPU) one. Ratios come from the same run. Peak memory is the peak
 RSS before the variant, sampled every 5 ms. ``max |Δ|`` compares lmlens with the loop over every
 target's per-token signed scores and per-dimension attributions.
 
-    .venv/bin/python bench/attribution.py            # ~8 min on 1 thread
+Then, on the same targets:
+
+- rules: lmlens saliency, DeepLift (rules for every non-linearity) and AttnLRP, ``--rounds``
+  rounds interleaved; their time relative to saliency (target: ≤ 1.5×) and DeepLift's largest
+  relative summation-to-delta error.
+- IG by accuracy: ``tol=0.01`` against 50 fixed steps, for the probability and the
+  log-probability (the latter does not converge from a zero baseline on SmolLM2): time, mean
+  path points per target and the largest relative gap ``|δ| / |f(x) − f(b)|``.
+
+    .venv/bin/python bench/attribution.py            # ~20 min on 1 thread
     .venv/bin/python bench/attribution.py --quick    # IG with n_steps=10
 """
 
@@ -150,6 +159,8 @@ def main() -> None:
     ap.add_argument("--ig-steps", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="IG with n_steps=10")
     ap.add_argument("--no-ig", action="store_true")
+    ap.add_argument("--no-loop", action="store_true", help="skip the loop/floor comparison")
+    ap.add_argument("--tol", type=float, default=0.01, help="IG by accuracy: relative gap")
     args = ap.parse_args()
     if args.quick:
         args.ig_steps = 10
@@ -224,9 +235,68 @@ def main() -> None:
             print(f"IG convergence delta per target: max |δ| {np.abs(r.delta).max():.2e}, "
                   f"median {np.median(np.abs(r.delta)):.2e}")
 
-    run_block("saliency", 1, args.rounds, 1)
+    if not args.no_loop:
+        run_block("saliency", 1, args.rounds, 1)
+        if not args.no_ig:
+            run_block("integrated_gradients", args.ig_steps, 1, 10)
+    rules_block(model, embed, ids, positions, args.rounds)
     if not args.no_ig:
-        run_block("integrated_gradients", args.ig_steps, 1, 10)
+        accuracy_block(model, embed, ids, positions, args.ig_steps, args.tol)
+
+
+def _relative_gap(r) -> np.ndarray:
+    """``|δ| / |f(x) − f(b)|`` per target."""
+    return np.abs(r.delta) / np.abs(r.target_values - r.baseline_values)
+
+
+def rules_block(model, embed, ids, positions, rounds: int) -> None:
+    """Saliency vs DeepLift and AttnLRP (lmlens, every target), interleaved."""
+    names = ("saliency", "deeplift", "attnlrp")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    outs: dict = {}
+    for _ in range(rounds):
+        for name in names:
+            with gradients_on_inputs_only(model):
+                t0 = time.perf_counter()
+                outs[name] = attribute(model, ids, positions, embed=embed, method=name,
+                                       progress=False)
+                times[name].append(time.perf_counter() - t0)
+    best = {k: min(v) for k, v in times.items()}
+    print(f"\nrules ({rounds} rounds, interleaved; log-probability, zero baseline)")
+    print(f"{'method':<9} {'min s':>7} {'median s':>9}  vs saliency")
+    for k in names:
+        print(f"{k:<9} {best[k]:7.2f} {float(np.median(times[k])):9.2f}  {best[k] / best['saliency']:6.2f}×")
+    dl = outs["deeplift"]
+    print(f"DeepLift summation-to-delta: max |δ| / |f(x) − f(b)| = {_relative_gap(dl).max():.1e} "
+          f"(target ≤ 1e-3)")
+    print(f"DeepLift note: {dl.note[:160]}…")
+
+
+def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float) -> None:
+    """Integrated gradients at ``tol`` vs at ``n_steps`` fixed steps, both attribution targets."""
+    print(f"\nintegrated gradients by accuracy (tol={tol:g}) vs {n_steps} fixed steps (1 run each)")
+    print(f"{'target':<9} {'variant':<12} {'time s':>7} {'mean steps':>11} {'max rel δ':>10} "
+          f"{'median rel δ':>13}  {'unconverged':>11}")
+    for attr_target in ("prob", "log_prob"):
+        res = {}
+        for label, kw in ((f"{n_steps} steps", {"n_steps": n_steps}), (f"tol={tol:g}", {"tol": tol})):
+            with gradients_on_inputs_only(model):
+                t0 = time.perf_counter()
+                r = attribute(model, ids, positions, embed=embed, method="integrated_gradients",
+                              attr_target=attr_target, progress=False, **kw)
+                dt = time.perf_counter() - t0
+            rel = _relative_gap(r)
+            steps = float(np.mean(r.steps)) if r.steps is not None else float(n_steps)
+            over = int((rel > tol).sum())
+            res[label] = (dt, rel.max())
+            print(f"{attr_target:<9} {label:<12} {dt:7.1f} {steps:11.1f} {rel.max():10.2e} "
+                  f"{float(np.median(rel)):13.2e}  {over:>8}/{len(rel)}")
+        (t_fixed, d_fixed), (t_tol, d_tol) = res.values()
+        print(f"{attr_target:<9} tol is {t_fixed / t_tol:.2f}× faster than {n_steps} steps; max rel δ "
+              f"{d_tol:.2e} vs {d_fixed:.2e} ({'≤' if d_tol <= d_fixed else '>'})")
+        if r.steps is not None:
+            counts = {int(k): int(v) for k, v in zip(*np.unique(r.steps, return_counts=True), strict=True)}
+            print(f"{'':<9} path points per target at tol: {counts}")
 
 
 if __name__ == "__main__":

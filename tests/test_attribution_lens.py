@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_attribution import assert_matches_captum, captum_row
+from test_attribution import CAPTUM_METHODS, assert_matches_captum, captum_row
+from test_attribution_rules import assert_matches_rules_per_target
 from tiny import tiny_lens
 
 import lmlens.analyses.attribution as A
@@ -36,8 +37,11 @@ def test_generate_batched_equals_per_step_captum_loop(lens):
         np.testing.assert_array_equal(r.target_ids, trace.token_ids[gen].numpy())
         assert list(r.tokens) == trace.tokens and list(r.target_tokens) == [trace.tokens[p] for p in gen]
         assert r.n_sources == trace.n_positions - 1
-        # captum, once per generated token, on the prefix before it (ecco's algorithm)
-        assert_matches_captum(lens.model, r, trace.token_ids, n_steps=20)
+        if method in CAPTUM_METHODS:
+            # captum, once per generated token, on the prefix before it (ecco's algorithm)
+            assert_matches_captum(lens.model, r, trace.token_ids, n_steps=20)
+        else:  # DeepLift's / AttnLRP's rules, once per generated token, on its prefix
+            assert_matches_rules_per_target(lens.model, r, trace.token_ids)
 
 
 def test_attribution_of_a_generated_trace_reuses_results(gpt2_lens, monkeypatch):

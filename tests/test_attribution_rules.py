@@ -116,25 +116,30 @@ def test_deeplift_equals_captum_on_a_relu_mlp():
         assert tracer.applied == {"rescale: ReLU": 2} and not tracer.missing
 
 
+def assert_matches_rules_per_target(model, r, ids):
+    """``r`` (DeepLift or AttnLRP, zero baseline) equals the rules run once per target, on its
+    prefix, through an independently written forward (inputs_embeds → log-probs)."""
+    emb = model.get_input_embeddings()(torch.as_tensor(ids)).detach()
+    ref = LastLogProbs(model, r.attr_target == "prob")
+    with gradients_on_inputs_only(model):
+        for j, p in enumerate(r.target_positions.tolist()):
+            t = int(ids[p])
+            x = emb[None, :p]
+            a, *_ = rule_attributions(model, lambda e, t=t: ref(e)[:, t], x, torch.zeros_like(x),
+                                      rules=r.method)
+            np.testing.assert_allclose(r.scores[j, :p], a[0].sum(-1).numpy(), atol=1e-5, rtol=1e-4)
+            assert not r.scores[j, p:].any()
+
+
 @pytest.mark.parametrize("method", ["deeplift", "attnlrp"])
 @pytest.mark.parametrize("model_type", ["gpt2", "llama"])
 def test_batched_equals_rules_run_per_target_on_its_prefix(model_type, method):
-    """The batched, KV-cache-segmented result equals the rules run once per target, on its
-    prefix, through an independently written forward (inputs_embeds → log-probs)."""
     lens = tiny_lens(model_type)
     ids = lens.tokenize(TEXT)
     positions = list(range(4, len(ids)))
     r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
                   method=method, plan="segments", progress=False)
-    emb = lens.model.get_input_embeddings()(ids).detach()
-    ref = LastLogProbs(lens.model)
-    with gradients_on_inputs_only(lens.model):
-        for j, p in enumerate(positions):
-            t = int(ids[p])
-            x = emb[None, :p]
-            a, *_ = rule_attributions(lens.model, lambda e, t=t: ref(e)[:, t], x, torch.zeros_like(x),
-                                      rules=method)
-            np.testing.assert_allclose(r.scores[j, :p], a[0].sum(-1).numpy(), atol=1e-5, rtol=1e-4)
+    assert_matches_rules_per_target(lens.model, r, ids)
 
 
 # ---- AttnLRP against lxt's rules written out as patched forwards ------------------------------

@@ -36,8 +36,7 @@ def test_spec_carries_every_method_and_the_exact_numbers(generated):
     spec = view.spec
     r = view.result
     assert spec["kind"] == "attribution" and spec["version"] == 1
-    assert [m["name"] for m in spec["methods"]] == ["integrated_gradients", "saliency",
-                                                    "input_x_gradient", "deeplift"]
+    assert [m["name"] for m in spec["methods"]] == list(METHODS)
     assert spec["tokens"] == list(trace.tokens)
     np.testing.assert_array_equal(decode_array(spec["targets"]), np.flatnonzero(trace.generated))
     store = lens.stored_attributions(trace)
@@ -47,7 +46,7 @@ def test_spec_carries_every_method_and_the_exact_numbers(generated):
         np.testing.assert_array_equal(decode_array(m["norms"]), res.norms)
         assert (m["delta"] is None) == (res.delta is None)
     dl = next(m for m in spec["methods"] if m["name"] == "deeplift")
-    assert "gradient × (input − baseline)" in dl["note"]
+    assert "rules for every non-linearity" in dl["note"]
     assert isinstance(r, AttributionResult) and r.method == "integrated_gradients"
     html = view.to_html()
     assert "http://" not in html and "https://" not in html
@@ -57,7 +56,7 @@ def test_fallback_shows_the_table_and_note(generated):
     lens, trace = generated
     html = lens.attribution(trace, method="deeplift").to_html()
     fallback = html.split('class="lmlens-fallback"', 1)[1].split("lmlens-spec", 1)[0]
-    assert "leans most on" in fallback and "no rules" in fallback
+    assert "leans most on" in fallback and "rules for every non-linearity" in fallback
     assert fallback.count("<tr>") == int(trace.generated.sum()) + 1
 
 
@@ -175,7 +174,7 @@ def test_hover_click_switch_in_chromium(ch, tmp_path, generated):
         page.click(".lm-seg button[data-v='deeplift']")
         assert "DeepLift" in page.locator(".lm-meta").text_content()
         note = page.locator(".lm-method-note").text_content()
-        assert "no rules" in note and "gradient × (input − baseline)" in note
+        assert "rules for every non-linearity" in note
         # signed scores: the legend and the colours change
         before = _backgrounds(page)
         page.click(".lm-seg button[data-v='signed']")
