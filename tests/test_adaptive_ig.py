@@ -12,6 +12,7 @@ import torch
 from captum.attr import IntegratedGradients
 from captum.attr._utils.approximation_methods import approximation_parameters
 from test_attribution import TEXT, LastLogProbs, _hook_count
+from test_attribution_rules import hf_log_probs
 from tiny import tiny_lens
 
 from lmlens.analyses.attribution import TargetFunctions, attribute
@@ -45,15 +46,6 @@ def test_nested_rules_are_exact_nested_and_start_at_captums_gauss_legendre():
             assert a.size in (1, 2) and abs(a.sum() - a.size / 2) < 1e-12 and np.ptp(w) == 0
 
 
-def hf_values(model, ids, *, prob=False):
-    with torch.no_grad():
-        lx = model(input_ids=ids[None]).logits[0].float()
-        emb = model.get_input_embeddings()(ids)
-        lb = model(inputs_embeds=torch.zeros_like(emb)[None]).logits[0].float()
-    fn = torch.softmax if prob else torch.log_softmax
-    return fn(lx, -1), fn(lb, -1)
-
-
 @pytest.mark.parametrize(("model_type", "attr_target", "tol"),
                          [("gpt2", "log_prob", 0.01), ("gpt2", "log_prob", 0.001),
                           ("gpt2", "prob", 0.01), ("llama", "prob", 0.01)])
@@ -67,7 +59,7 @@ def test_adaptive_equals_captum_at_many_steps_within_tol(model_type, attr_target
                   progress=False)
     assert r.params["tol"] == tol and r.steps.shape == (len(positions),)
     assert set(r.steps.tolist()) <= set(LEVELS)
-    fx, fb = hf_values(lens.model, ids, prob=prob)
+    fx, fb = hf_log_probs(lens.model, ids, prob=prob)
     emb = lens.model.get_input_embeddings()(ids).detach()
     ig = IntegratedGradients(LastLogProbs(lens.model, prob))
     gaps = np.abs(r.target_values - r.baseline_values)

@@ -43,6 +43,16 @@ def hf_log_probs(model, ids, *, prob=False):
     return fn(lx, -1), fn(lb, -1)
 
 
+def attributed(model_type, method, first=4, **options):
+    """``(lens, ids, positions, result)``: ``method`` on ``TEXT``, every target from ``first``."""
+    lens = tiny_lens(model_type)
+    ids = lens.tokenize(TEXT)
+    positions = list(range(first, len(ids)))
+    r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
+                  method=method, progress=False, **options)
+    return lens, ids, positions, r
+
+
 def assert_sums_to_delta(r, ids, fx, fb):
     for j, p in enumerate(r.target_positions.tolist()):
         t = int(ids[p])
@@ -57,11 +67,7 @@ def assert_sums_to_delta(r, ids, fx, fb):
 @pytest.mark.parametrize("plan", ["full", "segments"])
 @pytest.mark.parametrize("attr_target", ["log_prob", "prob"])
 def test_deeplift_sums_to_delta(model_type, plan, attr_target):
-    lens = tiny_lens(model_type)
-    ids = lens.tokenize(TEXT)
-    positions = list(range(3, len(ids)))
-    r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
-                  method="deeplift", plan=plan, attr_target=attr_target, progress=False)
+    lens, ids, _, r = attributed(model_type, "deeplift", first=3, plan=plan, attr_target=attr_target)
     fx, fb = hf_log_probs(lens.model, ids, prob=attr_target == "prob")
     assert_sums_to_delta(r, ids, fx, fb)
     assert "no rule" not in r.note and "rules for every non-linearity" in r.note
@@ -134,11 +140,7 @@ def assert_matches_rules_per_target(model, r, ids):
 @pytest.mark.parametrize("method", ["deeplift", "attnlrp"])
 @pytest.mark.parametrize("model_type", ["gpt2", "llama"])
 def test_batched_equals_rules_run_per_target_on_its_prefix(model_type, method):
-    lens = tiny_lens(model_type)
-    ids = lens.tokenize(TEXT)
-    positions = list(range(4, len(ids)))
-    r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
-                  method=method, plan="segments", progress=False)
+    lens, ids, _, r = attributed(model_type, method, plan="segments")
     assert_matches_rules_per_target(lens.model, r, ids)
 
 
@@ -192,11 +194,7 @@ def _lxt_style_patches(monkeypatch, model_type):
 
 @pytest.mark.parametrize("model_type", ["gpt2", "llama"])
 def test_attnlrp_equals_lxt_rules_written_out(model_type, monkeypatch):
-    lens = tiny_lens(model_type)
-    ids = lens.tokenize(TEXT)
-    positions = list(range(4, len(ids)))
-    r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
-                  method="attnlrp", progress=False)
+    lens, ids, positions, r = attributed(model_type, "attnlrp")
     assert r.delta is None and "AttnLRP" in r.note and "no rule" not in r.note
     emb = lens.model.get_input_embeddings()(ids).detach()
     with monkeypatch.context() as mp, gradients_on_inputs_only(lens.model):

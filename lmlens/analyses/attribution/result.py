@@ -59,7 +59,7 @@ class AttributionResult(Result):
     normalised so each row sums to 1 over its valid sources (ecco's "primary attributions")."""
     delta: np.ndarray | None
     """``(n_targets,)`` float32 convergence delta ``scores[j].sum() − (f(x) − f(baseline))``
-    (integrated gradients, DeepLift), or None for saliency and input × gradient."""
+    (integrated gradients, DeepLift), or None for saliency, input × gradient and AttnLRP."""
     valid: np.ndarray
     """``(n_targets, n_sources)`` bool: source ``s`` precedes target ``j``."""
     target_ids: np.ndarray

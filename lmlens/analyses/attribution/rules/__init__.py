@@ -17,6 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ..batched import gradients_on_inputs_only
 from .tracer import RULE_SETS, RuleMismatch, RuleTracer
 
 
@@ -31,12 +32,12 @@ def rule_attributions(
     """``(attributions, forward(inputs), forward(baselines), tracer)`` of ``forward(inputs).sum()``.
 
     DeepLift: ``(inputs − baselines) · multipliers``; AttnLRP: ``inputs · ∇̃`` (``baselines``
-    unused, ``forward(baselines)`` returned as None). ``model``'s parameters should not require
-    grad (only the inputs are activations).
+    unused, ``forward(baselines)`` returned as None). ``model`` runs in eval mode with its
+    parameters frozen (only the inputs are activations); both are restored after.
     """
     tracer = RuleTracer(model, rules)
     fb = None
-    with torch.enable_grad():
+    with gradients_on_inputs_only(model), torch.enable_grad():
         if rules == "deeplift":
             if baselines is None:
                 raise ValueError("deeplift needs baselines")
