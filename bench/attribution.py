@@ -269,7 +269,7 @@ def rules_block(model, embed, ids, positions, rounds: int) -> None:
     dl = outs["deeplift"]
     print(f"DeepLift summation-to-delta: max |δ| / |f(x) − f(b)| = {_relative_gap(dl).max():.1e} "
           f"(target ≤ 1e-3)")
-    print(f"DeepLift note: {dl.note[:160]}…")
+    print(f"DeepLift note: {' '.join(dl.notes)[:160]}…")
 
 
 def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float) -> None:

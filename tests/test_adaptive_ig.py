@@ -108,7 +108,8 @@ def test_fixed_n_steps_unchanged_and_capped_targets_noted():
     assert fixed.steps is None and "tol" not in fixed.params
     capped = attribute(lens.model, ids, [6, 9], tol=1e-9, max_steps=21, **kw)
     assert (capped.steps == 21).all() and capped.params["max_steps"] == 21
-    assert "did not reach tol=1e-09 within 21 path points" in capped.note
+    assert "n_steps" not in capped.params and fixed.params["n_steps"] == 20
+    assert "did not reach tol=1e-09 within 21 path points" in " ".join(capped.notes)
 
 
 @pytest.mark.parametrize(

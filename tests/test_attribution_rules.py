@@ -70,8 +70,8 @@ def test_deeplift_sums_to_delta(model_type, plan, attr_target):
     lens, ids, _, r = attributed(model_type, "deeplift", first=3, plan=plan, attr_target=attr_target)
     fx, fb = hf_log_probs(lens.model, ids, prob=attr_target == "prob")
     assert_sums_to_delta(r, ids, fx, fb)
-    assert "no rule" not in r.note and "rules for every non-linearity" in r.note
-    assert ("SiLUActivation" if model_type == "llama" else "NewGELUActivation") in r.note
+    assert "no rule" not in " ".join(r.notes) and "rules for every non-linearity" in " ".join(r.notes)
+    assert ("SiLUActivation" if model_type == "llama" else "NewGELUActivation") in " ".join(r.notes)
 
 
 def test_deeplift_masked_lm_sums_to_delta():
@@ -105,7 +105,7 @@ def test_deeplift_smollm2_sums_to_delta(smollm2):
                       method="deeplift", attr_target=attr_target, progress=False)
         fx, fb = hf_log_probs(smollm2.model, ids, prob=attr_target == "prob")
         assert_sums_to_delta(r, ids, fx, fb)
-        assert "no rule" not in r.note
+        assert "no rule" not in " ".join(r.notes)
 
 
 def test_deeplift_equals_captum_on_a_relu_mlp():
@@ -195,7 +195,7 @@ def _lxt_style_patches(monkeypatch, model_type):
 @pytest.mark.parametrize("model_type", ["gpt2", "llama"])
 def test_attnlrp_equals_lxt_rules_written_out(model_type, monkeypatch):
     lens, ids, positions, r = attributed(model_type, "attnlrp")
-    assert r.delta is None and "AttnLRP" in r.note and "no rule" not in r.note
+    assert r.delta is None and "AttnLRP" in " ".join(r.notes) and "no rule" not in " ".join(r.notes)
     emb = lens.model.get_input_embeddings()(ids).detach()
     with monkeypatch.context() as mp, gradients_on_inputs_only(lens.model):
         _lxt_style_patches(mp, model_type)
@@ -222,7 +222,7 @@ def test_a_nonlinearity_without_a_rule_is_named(fresh_gpt2):
     ids = torch.tensor(tok("The capital of France is Paris")["input_ids"])
     r = attribute(model, ids, [len(ids) - 2, len(ids) - 1], embed=model.get_input_embeddings(),
                   method="deeplift", progress=False)
-    assert "no rule for logcumsumexp ×2" in r.note and "only approximately" in r.note
+    assert "no rule for logcumsumexp ×2" in " ".join(r.notes) and "only approximately" in " ".join(r.notes)
     rel = np.abs(r.delta) / np.abs(r.target_values - r.baseline_values)
     assert rel.max() > REL  # the gap shows where a rule is missing
 
@@ -242,7 +242,7 @@ def test_rules_that_cannot_pair_fall_back_to_gradient_times_input(fresh_gpt2):
     model.transformer.wpe.weight.data.zero_()  # (biases start at 0) the baseline's pass sees zeros
     dl = attribute(model, ids, [4, 5], method="deeplift", **kw)
     ixg = attribute(model, ids, [4, 5], method="input_x_gradient", **kw)  # gradient × (x − 0)
-    assert "could not run" in dl.note and "gradient × (input − baseline)" in dl.note
+    assert "could not run" in " ".join(dl.notes) and "gradient × (input − baseline)" in " ".join(dl.notes)
     np.testing.assert_allclose(dl.scores, ixg.scores, atol=1e-6)
 
 

@@ -236,9 +236,11 @@ def attribute(
     if method in ("integrated_gradients", "deeplift"):
         params["baseline"] = baseline if isinstance(baseline, (str, int)) else "tensor"
     if method == "integrated_gradients":
-        params.update(n_steps=n_steps, ig_method=ig_method)
-        if adaptive:
+        params["ig_method"] = ig_method
+        if adaptive:  # n_steps unused: result.steps says how many each target took
             params.update(tol=float(tol), max_steps=max_steps)
+        else:
+            params["n_steps"] = n_steps
 
     result = AttributionResult(
         method=method,
