@@ -74,6 +74,20 @@ def test_deeplift_sums_to_delta(model_type, plan, attr_target):
     assert ("SiLUActivation" if model_type == "llama" else "NewGELUActivation") in " ".join(r.notes)
 
 
+@pytest.mark.parametrize("model_type", ["gpt2", "llama"])
+def test_deeplift_sums_to_delta_through_fused_attention(model_type):
+    """With ``sdpa`` attention the rules go through ``scaled_dot_product_attention`` as one op."""
+    model, tok = tiny_model(model_type)
+    model.config._attn_implementation = "sdpa"
+    ids = torch.tensor(tok(TEXT)["input_ids"])
+    r = attribute(model, ids, list(range(3, len(ids))), embed=model.get_input_embeddings(),
+                  method="deeplift", progress=False)
+    model.config._attn_implementation = "eager"
+    fx, fb = hf_log_probs(model, ids)
+    assert_sums_to_delta(r, ids, fx, fb)
+    assert "scaled_dot_product_attention" in " ".join(r.notes) and "no rule" not in " ".join(r.notes)
+
+
 def test_deeplift_masked_lm_sums_to_delta():
     """Tiny BERT: the log-probability of the token at a [MASK] position."""
     model, tok = tiny_model("bert")
