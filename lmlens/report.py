@@ -36,7 +36,7 @@ REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
     ("Logit lens: the final top 3 across layers", lambda lens, text: lens.rankings_watch(text)),
     # IG of the probability (ecco's convention) converges on SmolLM2; of the log-probability it does not.
     ("Input attribution", lambda lens, text: lens.attribution(
-        text, method=["integrated_gradients", "saliency"], attr_target="prob")),
+        text, method=["integrated_gradients", "saliency", "deeplift", "attnlrp"], attr_target="prob")),
     ("Neuron factors", lambda lens, text: lens.neuron_factors(text, n_factors=min(8, getattr(text, "n_positions", 0) or len(lens.tokenize(text))))),
 ]
 

@@ -168,3 +168,32 @@ def test_masked_models_are_refused():
 def test_generate_without_attribution_is_unchanged(gpt2_lens):
     trace = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"])
     assert gpt2_lens.stored_attributions(trace) == {}
+
+
+def test_accuracy_ig_and_rule_methods_through_the_lens(gpt2_lens):
+    """tol= reaches the lens and generate; steps and δ per target reach the view; AttnLRP and
+    DeepLift join the method switch. δ is checked against f from a plain HF forward."""
+    from lmlens.views import decode_array
+
+    gen = gpt2_lens.generate(PROMPT, max_new_tokens=3, points=["logits"],
+                             attribution={"integrated_gradients": {"tol": 0.01, "attr_target": "prob"}})
+    ig = gpt2_lens.stored_attributions(gen)["integrated_gradients"]
+    assert ig.steps is not None and ig.steps.shape == (3,) and (ig.steps >= 21).all()
+    assert ig.params["tol"] == 0.01 and "n_steps" not in ig.params
+    ids = gen.token_ids
+    with torch.no_grad():
+        for j, p in enumerate(ig.target_positions):
+            x = gpt2_lens.model.transformer.wte(ids[None, :p])
+            fx = torch.softmax(gpt2_lens.model(inputs_embeds=x).logits[0, -1], -1)[ids[p]]
+            fb = torch.softmax(gpt2_lens.model(inputs_embeds=torch.zeros_like(x)).logits[0, -1], -1)[ids[p]]
+            assert abs(ig.scores[j].sum() - (fx - fb).item() - ig.delta[j]) < 1e-4
+            assert abs(ig.delta[j]) <= 0.01 * abs((fx - fb).item()) + 1e-6 or ig.steps[j] == ig.params["max_steps"]
+    view = gpt2_lens.attribution(gen, method=["integrated_gradients", "attnlrp", "deeplift"],
+                                 attr_target="prob")
+    assert view.result is ig  # reused: same options
+    spec = {m["name"]: m for m in view.spec["methods"]}
+    assert set(spec) == {"integrated_gradients", "attnlrp", "deeplift"}
+    np.testing.assert_array_equal(decode_array(spec["integrated_gradients"]["steps"]), ig.steps)
+    assert spec["attnlrp"]["delta"] is None and spec["deeplift"]["delta"] is not None
+    again = gpt2_lens.attribution(gen, tol=0.05, attr_target="prob")
+    assert again.result is not ig and again.result.params["tol"] == 0.05

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 
 _BASELINE_NAMES = ("zero", "pad", "unk", "eos", "bos")
 #: Options a method's result depends on (others, like internal_batch_size, only change speed).
-_RESULT_OPTIONS = {"integrated_gradients": ("n_steps", "baseline", "ig_method"), "deeplift": ("baseline",)}
-_OPTIONS = ("n_steps", "baseline", "ig_method", "internal_batch_size", "progress", "attr_target")
+_RESULT_OPTIONS = {
+    "integrated_gradients": ("n_steps", "baseline", "ig_method", "tol", "max_steps"),
+    "deeplift": ("baseline",),
+    "attnlrp": (),
+}
+_OPTIONS = ("n_steps", "baseline", "ig_method", "internal_batch_size", "progress", "attr_target",
+            "tol", "max_steps")
 
 
 def _methods_arg(method: str | Sequence[str], name: str = "method") -> list[str]:
@@ -53,6 +58,7 @@ def _baseline_arg(lens: LensCore, baseline: Any) -> str | int | torch.Tensor:
             raise ValueError(f"baseline={baseline!r}: this tokenizer has no {baseline} token")
         return int(tid)
     return baseline
+
 
 def _attribution_inputs(lens: LensCore, x: Any, target: Any) -> dict:
     """Sequence ids (targets included), target positions and display data for ``x``."""
@@ -118,6 +124,7 @@ def _attribution_inputs(lens: LensCore, x: Any, target: Any) -> dict:
         "generated": generated, "trace": trace if from_generate else None,
     }
 
+
 def _attribute(lens: LensCore, inputs: dict, method: str, options: dict) -> AttributionResult:
     from ..analyses.attribution import attribute
 
@@ -129,12 +136,18 @@ def _attribute(lens: LensCore, inputs: dict, method: str, options: dict) -> Attr
     if opts.get("ig_method") is None:
         opts["ig_method"] = "gausslegendre"
     opts["baseline"] = _baseline_arg(lens, opts.get("baseline"))
+    if method != "integrated_gradients":  # options only integrated gradients reads
+        for key in ("tol", "max_steps"):
+            opts.pop(key, None)
+    elif opts.get("max_steps") is None:
+        opts.pop("max_steps", None)
     return attribute(
         lens.model, inputs["ids"], inputs["positions"],
         embed=lens.anatomy.embed_module(lens.model), method=method,
         tokens=inputs["tokens"], word_starts=inputs["word_starts"],
         generated=inputs["generated"], model_name=lens.name, **opts,
     )
+
 
 def _reusable(stored: AttributionResult, method: str, options: dict) -> bool:
     for key in ("attr_target", *_RESULT_OPTIONS.get(method, ())):
@@ -146,6 +159,7 @@ def _reusable(stored: AttributionResult, method: str, options: dict) -> bool:
         if stored.params.get(key) != want:
             return False
     return True
+
 
 def _attribution_results(lens: LensCore, x: Any, methods: list[str], target: Any, options: dict):
     inputs = _attribution_inputs(lens, x, target)
@@ -163,7 +177,10 @@ def _attribution_results(lens: LensCore, x: Any, methods: list[str], target: Any
             results.setdefault(m, r)
     return results
 
+
 # ---- public ----------------------------------------------------------------------------
+
+
 def attribution(
     lens: LensCore,
     x: str | Sequence[int] | torch.Tensor | Trace,
@@ -174,6 +191,8 @@ def attribution(
     group: str = "token",
     baseline: str | int | torch.Tensor | None = None,
     n_steps: int | None = None,
+    tol: float | None = None,
+    max_steps: int | None = None,
     ig_method: str | None = None,
     internal_batch_size: int | None = None,
     progress: bool | None = None,
@@ -194,7 +213,7 @@ def attribution(
 
     Args:
         method: ``"integrated_gradients"``, ``"saliency"``, ``"input_x_gradient"``,
-            ``"deeplift"``, or a list of them (the view switches between them).
+            ``"deeplift"``, ``"attnlrp"``, or a list of them (the view switches between them).
         attr_target: what is explained: ``"log_prob"`` (default) or ``"prob"`` (ecco's
             convention) of each target. On deep RMSNorm models (SmolLM2) integrated
             gradients of the log-probability from a zero baseline do not converge (the
@@ -206,10 +225,16 @@ def attribution(
         n_steps, ig_method, internal_batch_size: integrated gradients' steps (default 50),
             captum's approximation method (default ``"gausslegendre"``), and path points per
             forward (bounds memory).
+        tol, max_steps: integrated gradients by accuracy instead of a step count: nested
+            Gauss–Kronrod rules grow per target until the completeness gap |δ| and the change
+            of the scores are under ``tol`` × |f(x) − f(baseline)| (or ``max_steps``, default
+            87, is reached); ``result.steps`` says how many each target took.
         progress: tqdm bar (None: only for runs that last more than a few seconds).
 
-    DeepLift: on GPT-2/Llama-style models captum has no rules for the non-linearities, so
-    it equals gradient × (input − baseline); the result's ``note`` and the view say so.
+    DeepLift uses rules for every non-linearity (rescale for SiLU/GELU, Shapley for gated
+    products, AttnLRP's held scale for the norms, a bounded rule for softmax), so its
+    attributions add up to f(x) − f(baseline); a module without a rule is named in the result's
+    ``notes``. ``"attnlrp"`` is AttnLRP (Achtibat et al. 2024): one forward and one backward.
 
     >>> view = lens.attribution("The capital of France is")  # doctest: +SKIP
     >>> view.result.norms.sum(1)  # doctest: +SKIP
@@ -226,13 +251,14 @@ def attribution(
     options = {
         "n_steps": n_steps, "baseline": baseline, "ig_method": ig_method,
         "internal_batch_size": internal_batch_size, "progress": progress,
-        "attr_target": attr_target,
+        "attr_target": attr_target, "tol": tol, "max_steps": max_steps,
     }
     results = _attribution_results(lens, x, methods, target, options)
     ordered = [results[m] for m in methods] + [r for m, r in results.items() if m not in methods]
     if group == "word":
         ordered = [r.by_word() for r in ordered]
     return attribution_view(ordered, max_bytes=max_bytes, theme=theme)
+
 
 def parse_attribution(
     attribution: str | Sequence[str] | Mapping[str, Mapping[str, Any]],

@@ -64,6 +64,7 @@ def _cut(r: AttributionResult, m: int) -> AttributionResult:
         r,
         scores=r.scores[:m, :keep], norms=r.norms[:m, :keep], valid=r.valid[:m, :keep],
         delta=None if r.delta is None else r.delta[:m],
+        steps=None if r.steps is None else r.steps[:m],
         target_ids=r.target_ids[:m], target_tokens=r.target_tokens[:m],
         target_positions=r.target_positions[:m], target_values=r.target_values[:m],
         baseline_values=None if r.baseline_values is None else r.baseline_values[:m],
@@ -98,6 +99,7 @@ def _method_spec(r: AttributionResult) -> dict:
         "scores": encode_array(r.scores, "float32"),
         "norms": encode_array(r.norms, "float32"),
         "delta": None if r.delta is None else encode_array(r.delta, "float32"),
+        "steps": None if r.steps is None else encode_array(r.steps, "int32"),
         "attr_target": r.attr_target,
         "values": encode_array(r.target_values, "float32"),
         "baseline_values": (

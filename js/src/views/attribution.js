@@ -74,6 +74,7 @@ function read(model) {
     scores: expectShape(model, `${r.name} scores`, decode(r.scores), [m, s]),
     norms: expectShape(model, `${r.name} norms`, decode(r.norms), [m, s]),
     delta: r.delta ? decode(r.delta).data : null,
+    steps: r.steps ? decode(r.steps).data : null,
     f: r.attr_target === "prob" ? "p" : "log p",
     values: r.values ? decode(r.values).data : null,
     base: r.baseline_values ? decode(r.baseline_values).data : null,
@@ -200,6 +201,7 @@ function render({ model, el }) {
       if (nodes[1]) nodes[1].hidden = mi !== 0; // the spec's summary speaks of the first method
       setMeta([model.get("model_name"), mm.label, `of ${mm.f}`, `${formatInt(d.total)} target${d.total === 1 ? "" : "s"}`,
         d.word && "grouped by word", mm.params.n_steps && `${mm.params.n_steps} steps`,
+        mm.params.tol && `to ${formatProb(mm.params.tol)} accuracy (≤ ${mm.params.max_steps} steps)`,
         mm.params.baseline !== undefined && `baseline: ${mm.params.baseline}`]);
       scale.set(mode === "share" ? SCALES.share : { ...SCALES.signed, hi: `raises ${mm.f}` });
       noteBox.textContent = "";
@@ -213,10 +215,16 @@ function render({ model, el }) {
           if (mm.values && mm.base) rel = Math.max(rel, dj / Math.max(1e-6, Math.abs(mm.values[j] - mm.base[j])));
         }
         const advice = rel > 0.1 && mm.name === "integrated_gradients"
-          ? " Gaps this large mean the path integral has not converged: try more n_steps, another baseline, or attr_target=\"prob\"."
+          ? " Gaps this large mean the path integral has not converged: try more n_steps (or tol=), another baseline, or attr_target=\"prob\"."
           : "";
+        let stepsText = "";
+        if (mm.steps) {
+          let lo = Infinity, hi = 0, sum = 0;
+          for (let j = 0; j < m; j++) { lo = Math.min(lo, mm.steps[j]); hi = Math.max(hi, mm.steps[j]); sum += mm.steps[j]; }
+          stepsText = ` Steps chosen per target for the accuracy asked: ${lo === hi ? formatInt(lo) : `${formatInt(lo)}–${formatInt(hi)}`} (mean ${(sum / m).toFixed(1)}).`;
+        }
         noteBox.appendChild(h("p", {
-          text: `Completeness: each target's attributions should add up to f(input) − f(baseline), with f = ${mm.f}(target); the largest gap here is δ = ${formatSigned(worst)}.${advice}`,
+          text: `Completeness: each target's attributions should add up to f(input) − f(baseline), with f = ${mm.f}(target); the largest gap here is δ = ${formatSigned(worst)} (${formatProb(rel)} of f(x) − f(baseline)).${stepsText}${advice}`,
         }));
       }
       noteBox.hidden = !noteBox.firstChild;
@@ -245,6 +253,7 @@ function render({ model, el }) {
         const gap = mm.values[j] - mm.base[j];
         self.append(` · attributions sum to ${formatSigned(gap + mm.delta[j])}, f(x) − f(baseline) = ${formatSigned(gap)} (f = ${mm.f})`);
         self.appendChild(h("span", { className: "lm-delta", text: ` · δ = ${formatSigned(mm.delta[j])}` }));
+        if (mm.steps) self.appendChild(h("span", { className: "lm-steps", text: ` · ${formatInt(mm.steps[j])} steps` }));
       }
       topList.textContent = "";
       /** @type {number[]} */
