@@ -95,6 +95,29 @@ class Result:
     def check(self) -> None:
         """Validate shapes and values; raise ``ValueError`` naming the field (override)."""
 
+    def expect(self, name: str, shape: tuple[int, ...], kinds: str) -> None:
+        """``ValueError`` unless field ``name`` is an array of ``shape`` whose dtype kind is one
+        of ``kinds`` (numpy kind letters: ``"f"`` float, ``"iu"`` integer, ``"b"`` bool)."""
+        a = getattr(self, name)
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
+        if a.shape != tuple(shape):
+            raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+        if a.dtype.kind not in kinds:
+            raise ValueError(f"{name} must have dtype kind {kinds!r}, got {a.dtype}")
+
+    def expect_strings(self, *id_fields: str) -> None:
+        """``ValueError`` unless ``self.strings`` has a display string for every id in the
+        named fields (None fields are skipped)."""
+        ids: set[int] = set()
+        for f in id_fields:
+            a = getattr(self, f)
+            if a is not None:
+                ids.update(np.unique(a).tolist())
+        missing = sorted(i for i in ids if i not in self.strings)
+        if missing:
+            raise ValueError(f"strings lacks display strings for ids {missing[:5]}")
+
     # ---- export ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Every field as JSON-able data (arrays as nested lists; NaN as None).

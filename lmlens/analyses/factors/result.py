@@ -27,38 +27,16 @@ from ..result import Result
 POSITIVE = ("clip", "abs", "split")
 
 
-def _arr(obj: Result, name: str, shape: tuple, kind: str) -> None:
-    """``ValueError`` unless field ``name`` is an array of ``shape`` and dtype kind ``kind``."""
-    a = getattr(obj, name)
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    if a.dtype.kind not in kind:
-        raise ValueError(f"{name} must have dtype kind {kind!r}, got {a.dtype}")
-
-
-def _strings(obj: Result, *fields: str) -> None:
-    ids: set[int] = set()
-    for f in fields:
-        a = getattr(obj, f)
-        if a is not None:
-            ids.update(np.unique(a).tolist())
-    missing = sorted(i for i in ids if i not in obj.strings)
-    if missing:
-        raise ValueError(f"strings lacks display strings for ids {missing[:5]}")
-
-
 def _writes(obj: Result, prefix: str, n: int) -> None:
     """The four ``top/bottom ids/logits`` arrays: ``(n, k)``, ids sorted by logit."""
     top_ids = getattr(obj, f"{prefix}top_ids")
     if top_ids is None or top_ids.ndim != 2:
         raise ValueError(f"{prefix}top_ids must be a (n, k) array")
     shape = (n, top_ids.shape[1])
-    _arr(obj, f"{prefix}top_ids", shape, "iu")
-    _arr(obj, f"{prefix}bottom_ids", shape, "iu")
-    _arr(obj, f"{prefix}top_logits", shape, "f")
-    _arr(obj, f"{prefix}bottom_logits", shape, "f")
+    obj.expect(f"{prefix}top_ids", shape, "iu")
+    obj.expect(f"{prefix}bottom_ids", shape, "iu")
+    obj.expect(f"{prefix}top_logits", shape, "f")
+    obj.expect(f"{prefix}bottom_logits", shape, "f")
     top, bottom = getattr(obj, f"{prefix}top_logits"), getattr(obj, f"{prefix}bottom_logits")
     if np.any(np.diff(top, axis=1) > 0) or np.any(np.diff(bottom, axis=1) < 0):
         raise ValueError(f"{prefix}top_logits must descend and {prefix}bottom_logits ascend")
@@ -98,9 +76,9 @@ class NeuronTokensResult(Result):
     def check(self) -> None:
         if self.neurons.ndim != 2 or self.neurons.shape[1] != 2:
             raise ValueError(f"neurons must be (n, 2) = (layer, neuron), got {self.neurons.shape}")
-        _arr(self, "neurons", self.neurons.shape, "iu")
+        self.expect("neurons", self.neurons.shape, "iu")
         _writes(self, "", self.neurons.shape[0])
-        _strings(self, "top_ids", "bottom_ids")
+        self.expect_strings("top_ids", "bottom_ids")
 
     @property
     def k(self) -> int:
@@ -197,16 +175,16 @@ class NeuronFactorsResult(Result):
         if f < 1:
             raise ValueError(f"activations must be (n_factors, n_positions), got {self.activations.shape}")
         m = self.loadings.shape[-1]
-        _arr(self, "activations", (f, n), "f")
-        _arr(self, "loadings", (f, m), "f")
-        _arr(self, "neuron_index", (m, 2), "iu")
-        _arr(self, "neuron_sign", (m,), "i")
-        _arr(self, "input_ids", (n,), "iu")
-        _arr(self, "generated", (n,), "b")
-        _arr(self, "layers", (len(self.layer_names),), "iu")
+        self.expect("activations", (f, n), "f")
+        self.expect("loadings", (f, m), "f")
+        self.expect("neuron_index", (m, 2), "iu")
+        self.expect("neuron_sign", (m,), "i")
+        self.expect("input_ids", (n,), "iu")
+        self.expect("generated", (n,), "b")
+        self.expect("layers", (len(self.layer_names),), "iu")
         if self.top_neurons.ndim != 2 or self.top_neurons.shape[0] != f:
             raise ValueError(f"top_neurons must be (n_factors, t), got {self.top_neurons.shape}")
-        _arr(self, "top_neurons", self.top_neurons.shape, "iu")
+        self.expect("top_neurons", self.top_neurons.shape, "iu")
         if self.top_neurons.size and not 0 <= int(self.top_neurons.min()) <= int(self.top_neurons.max()) < m:
             raise ValueError(f"top_neurons must index the {m} neuron columns")
         if self.positive not in POSITIVE:
@@ -221,7 +199,7 @@ class NeuronFactorsResult(Result):
             if self.write_neurons.ndim != 2 or self.write_neurons.shape[1] != 2:
                 raise ValueError(f"write_neurons must be (n_w, 2), got {self.write_neurons.shape}")
             _writes(self, "write_", self.write_neurons.shape[0])
-            _strings(self, "write_top_ids", "write_bottom_ids")
+            self.expect_strings("write_top_ids", "write_bottom_ids")
         elif any(getattr(self, f"write_{x}") is not None for x in
                  ("top_ids", "top_logits", "bottom_ids", "bottom_logits")):
             raise ValueError("write_* arrays need write_neurons")

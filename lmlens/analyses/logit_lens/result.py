@@ -16,31 +16,12 @@ from ..result import Result
 TARGETS = ("output", "next", "input", "given")
 
 
-def _arr(obj, name: str, shape: tuple, kind: str) -> None:
-    a = getattr(obj, name)
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    if a.dtype.kind not in kind:
-        raise ValueError(f"{name} must have dtype kind {kind!r}, got {a.dtype}")
-
-
 def _ranks_probs(obj, ranks: str, probs: str) -> None:
     r, p = getattr(obj, ranks), getattr(obj, probs)
     if r.size and int(r.min()) < 1:
         raise ValueError(f"{ranks} must be >= 1 (1 = the most likely token), got {int(r.min())}")
     if p.size and not (np.all(p >= 0) and np.all(p <= 1.0 + 1e-5)):
         raise ValueError(f"{probs} must lie in [0, 1] (NaN or inf logits?)")
-
-
-def _strings(obj, *id_fields: str) -> None:
-    ids = set()
-    for f in id_fields:
-        ids.update(np.unique(getattr(obj, f)).tolist())
-    missing = sorted(i for i in ids if i not in obj.strings)
-    if missing:
-        raise ValueError(f"strings lacks display strings for ids {missing[:5]}")
 
 
 def _position(obj) -> None:
@@ -53,8 +34,8 @@ def _common(obj) -> None:
     n, L = len(obj.tokens), len(obj.layer_names)
     if L < 1:
         raise ValueError("layer_names must name at least one layer")
-    _arr(obj, "input_ids", (n,), "iu")
-    _arr(obj, "generated", (n,), "b")
+    obj.expect("input_ids", (n,), "iu")
+    obj.expect("generated", (n,), "b")
     if not all(isinstance(x, str) for x in (*obj.tokens, *obj.layer_names, *obj.notes)):
         raise ValueError("tokens, layer_names and notes must be strings")
 
@@ -102,17 +83,17 @@ class RankingsResult(Result):
     def check(self) -> None:
         _common(self)
         L, n = len(self.layer_names), len(self.tokens)
-        _arr(self, "ranks", (L, n), "iu")
-        _arr(self, "probs", (L, n), "f")
-        _arr(self, "token_ids", (n,), "iu")
+        self.expect("ranks", (L, n), "iu")
+        self.expect("probs", (L, n), "f")
+        self.expect("token_ids", (n,), "iu")
         if self.top_ids.ndim != 3:
             raise ValueError(f"top_ids must be (n_layers, n_positions, k), got {self.top_ids.shape}")
-        _arr(self, "top_ids", (L, n, self.top_ids.shape[2]), "iu")
-        _arr(self, "top_probs", self.top_ids.shape, "f")
+        self.expect("top_ids", (L, n, self.top_ids.shape[2]), "iu")
+        self.expect("top_probs", self.top_ids.shape, "f")
         _ranks_probs(self, "ranks", "probs")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
-        _strings(self, "token_ids", "top_ids")
+        self.expect_strings("token_ids", "top_ids")
 
     @property
     def n_layers(self) -> int:
@@ -190,21 +171,21 @@ class RankingsWatchResult(Result):
         L, w = len(self.layer_names), len(self.watch_labels)
         if w < 1:
             raise ValueError("watch_labels: at least one watched token is needed")
-        _arr(self, "ranks", (L, w), "iu")
-        _arr(self, "probs", (L, w), "f")
-        _arr(self, "watch_ids", (w,), "iu")
-        _arr(self, "output_ranks", (L,), "iu")
-        _arr(self, "output_probs", (L,), "f")
+        self.expect("ranks", (L, w), "iu")
+        self.expect("probs", (L, w), "f")
+        self.expect("watch_ids", (w,), "iu")
+        self.expect("output_ranks", (L,), "iu")
+        self.expect("output_probs", (L,), "f")
         if self.top_ids.ndim != 2:
             raise ValueError(f"top_ids must be (n_layers, k), got {self.top_ids.shape}")
-        _arr(self, "top_ids", (L, self.top_ids.shape[1]), "iu")
-        _arr(self, "top_probs", self.top_ids.shape, "f")
+        self.expect("top_ids", (L, self.top_ids.shape[1]), "iu")
+        self.expect("top_probs", self.top_ids.shape, "f")
         _ranks_probs(self, "ranks", "probs")
         _ranks_probs(self, "output_ranks", "output_probs")
         _position(self)
         if int(self.output_id) not in self.strings:
             raise ValueError(f"strings lacks the output id {self.output_id}")
-        _strings(self, "watch_ids", "top_ids")
+        self.expect_strings("watch_ids", "top_ids")
 
     @property
     def n_layers(self) -> int:
@@ -263,14 +244,14 @@ class LayerPredictionsResult(Result):
         if self.top_ids.ndim != 3:
             raise ValueError(f"top_ids must be (n_layers, n_positions, k), got {self.top_ids.shape}")
         k = self.top_ids.shape[2]
-        _arr(self, "top_ids", (L, n, k), "iu")
-        _arr(self, "top_probs", (L, n, k), "f")
-        _arr(self, "token_ids", (L, k), "iu")
-        _arr(self, "probs", (L, k), "f")
+        self.expect("top_ids", (L, n, k), "iu")
+        self.expect("top_probs", (L, n, k), "f")
+        self.expect("token_ids", (L, k), "iu")
+        self.expect("probs", (L, k), "f")
         _position(self)
         if not np.array_equal(self.token_ids, self.top_ids[:, self.position]):
             raise ValueError("token_ids must equal top_ids[:, position]")
-        _strings(self, "top_ids")
+        self.expect_strings("top_ids")
 
     @property
     def n_layers(self) -> int:
