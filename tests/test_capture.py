@@ -10,8 +10,16 @@ from lmlens import names as N
 
 GOLDEN_2_LAYERS = [
     "embed",
-    "blocks.0.resid_post", "blocks.0.attn.pattern", "blocks.0.mlp.post",
-    "blocks.1.resid_post", "blocks.1.attn.pattern", "blocks.1.mlp.post",
+    "blocks.0.attn.pattern", "blocks.0.mlp.post", "blocks.0.resid_post",
+    "blocks.1.attn.pattern", "blocks.1.mlp.post", "blocks.1.resid_post",
+    "logits",
+]
+ALL_2_LAYERS = [
+    "embed",
+    "blocks.0.attn.v", "blocks.0.attn.pattern", "blocks.0.attn.out", "blocks.0.mlp.post",
+    "blocks.0.mlp.out", "blocks.0.resid_post",
+    "blocks.1.attn.v", "blocks.1.attn.pattern", "blocks.1.attn.out", "blocks.1.mlp.post",
+    "blocks.1.mlp.out", "blocks.1.resid_post",
     "logits",
 ]
 
@@ -27,8 +35,8 @@ def _n_hooks(model):
 def test_golden_point_names(model_type):
     lens = tiny_lens(model_type)
     trace = lens.trace("The capital of France is")
-    assert trace.names == GOLDEN_2_LAYERS
-    assert lens.point_names == GOLDEN_2_LAYERS
+    assert trace.names == GOLDEN_2_LAYERS  # points=None: the default sites
+    assert lens.point_names == ALL_2_LAYERS  # every site, in forward order
     n = trace.n_positions
     assert trace["embed"].shape == (n, 32)
     assert trace["blocks.1.attn.pattern"].shape == (4, n, n)

@@ -78,12 +78,16 @@ def _configs(v: int, n_layers: int) -> dict:
         "xlm-roberta": (T.XLMRobertaForMaskedLM, T.XLMRobertaConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, intermediate_size=f, vocab_size=v, max_position_embeddings=p + 2, pad_token_id=0)),
         "distilbert": (T.DistilBertForMaskedLM, T.DistilBertConfig(n_layers=n_layers, dim=d, n_heads=h, hidden_dim=f, vocab_size=v, max_position_embeddings=p)),
         "luke": (T.LukeForMaskedLM, T.LukeConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, intermediate_size=f, vocab_size=v, entity_vocab_size=8, entity_emb_size=8, max_position_embeddings=p)),
+        # mixtures of experts: no single FFN down-projection
+        "qwen2_moe": (T.Qwen2MoeForCausalLM, T.Qwen2MoeConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, num_key_value_heads=2, intermediate_size=f, moe_intermediate_size=16, shared_expert_intermediate_size=48, num_experts=4, num_experts_per_tok=2, vocab_size=v, max_position_embeddings=p)),
+        "mixtral": (T.MixtralForCausalLM, T.MixtralConfig(num_hidden_layers=n_layers, hidden_size=d, num_attention_heads=h, num_key_value_heads=2, intermediate_size=f, num_local_experts=4, num_experts_per_tok=2, vocab_size=v, max_position_embeddings=p)),
     }
 
 
 CAUSAL_TYPES = ["gpt2", "llama", "mistral", "qwen2", "gpt_neox", "gpt_neo", "opt", "openai-gpt", "bloom"]
 MASKED_TYPES = ["bert", "roberta", "xlm-roberta", "distilbert", "luke"]
 ALL_TYPES = CAUSAL_TYPES + MASKED_TYPES
+MOE_TYPES = ["qwen2_moe", "mixtral"]  # causal, not in ALL_TYPES: they have no mlp.post
 
 
 def tiny_model(model_type: str, *, n_layers: int = 2, seed: int = 0):

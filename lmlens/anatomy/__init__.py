@@ -1,6 +1,6 @@
 """Where the parts live: ``Anatomy`` and structural ``discover``."""
 
-from .anatomy import Anatomy
+from .anatomy import Anatomy, MissingPart
 from .discover import AnatomyError, discover
 
-__all__ = ["Anatomy", "AnatomyError", "discover"]
+__all__ = ["Anatomy", "AnatomyError", "MissingPart", "discover"]

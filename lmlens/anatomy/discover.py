@@ -8,8 +8,17 @@ Rules (then ``overrides.OVERRIDES[config.model_type]`` where structure is ambigu
   ``base`` when there is no output embedding;
 - final norm: the one norm module among the blocks' siblings whose name is not an embedding norm;
 - head: ``unembed`` for causal models, its parent module (e.g. ``cls.predictions``) for masked;
-- mlp_down: in block 0, the one linear layer mapping a width other than ``d_model`` to ``d_model``;
-- attn: in block 0, the shallowest module whose class name contains ``Attention``.
+- mlp_down: in block 0, the one linear layer mapping a width other than ``d_model`` to ``d_model``
+  (None, with the reason in ``missing``, when the block routes tokens to experts);
+- mlp_out: ``mlp_down``; for a mixture of experts, the module holding the experts;
+- attn: in block 0, the shallowest module whose class name contains ``Attention``;
+- attn_out: inside ``attn``, the last linear layer mapping to ``d_model``;
+- attn_v: inside ``attn``, the value projection (``v_proj``, ``value``, ``v_lin``), else one fused
+  query-key-value projection (values last, as GPT-2's ``c_attn``; an override says when the fused
+  layout is per head).
+
+Only ``embed``, ``blocks`` and (for LMs) the head are required; a part not found is None and an
+analysis that needs it says so at use time (``Anatomy.missing_part``).
 """
 
 from __future__ import annotations
@@ -47,6 +56,37 @@ def _linear_shape(mod: nn.Module) -> tuple[int, int] | None:
         w = mod.weight
         return int(w.shape[0]), int(w.shape[1])
     return None
+
+
+_V_NAMES = ("v_proj", "value", "v_lin", "v")
+
+
+def _leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+def _attention_parts(attn_mod: nn.Module, attn: str, d_model: int, n_heads: int, d_head: int) -> dict:
+    """``attn_out`` and ``attn_v`` (paths inside a block) found inside the attention module."""
+    linears = [(n, _linear_shape(m)) for n, m in attn_mod.named_modules() if n and _linear_shape(m)]
+    outs = [n for n, (_, o) in linears if o == d_model]
+    found: dict = {"attn_out": f"{attn}.{outs[-1]}" if len(outs) > 0 and len(linears) > 1 else None}
+    values = [n for n, _ in linears if _leaf(n) in _V_NAMES]
+    if len(values) == 1:
+        found.update(attn_v=f"{attn}.{values[0]}", attn_v_layout="separate")
+        return found
+    fused = [
+        n for n, (i, o) in linears
+        if i == d_model and o % d_head == 0 and o // d_head > n_heads and (o // d_head - n_heads) % 2 == 0
+    ]
+    if len(fused) == 1 and not values:
+        found.update(attn_v=f"{attn}.{fused[0]}", attn_v_layout="qkv")
+    return found
+
+
+def _experts(block0: nn.Module) -> str | None:
+    """Path of the shallowest module in a block whose path or class names experts, or None."""
+    hits = [n for n, m in block0.named_modules() if n and "expert" in (n + type(m).__name__).lower()]
+    return min(hits, key=lambda n: n.count(".")) if hits else None
 
 
 def _n_layers(config) -> int | None:
@@ -130,20 +170,35 @@ def discover(model: nn.Module) -> Anatomy:
         head = None
 
     block0 = blocks[0]
+    missing: list[tuple[str, str]] = []
     downs = []
     for n, m in block0.named_modules():
         shape = _linear_shape(m)
         if shape and shape[1] == d_model and shape[0] != d_model:
             downs.append(n)
-    mlp_down = downs[0] if len(downs) == 1 else None
+    experts = _experts(block0)
+    mlp_down = downs[0] if len(downs) == 1 and experts is None else None
+    mlp_out = mlp_down
+    if experts is not None:
+        missing.append(("mlp_down", f"block 0 routes tokens to experts ({experts!r}), so there is "
+                                    "no single FFN down-projection"))
+        mlp_out = experts.rsplit(".", 1)[0] if "." in experts else None
+    elif mlp_down is None:
+        missing.append(("mlp_down", f"no unique linear layer maps another width to d_model={d_model} "
+                                    f"in {blocks_path}.0 (candidates: {downs})"))
     attns = [n for n, m in block0.named_modules() if n and "attention" in type(m).__name__.lower()]
     attn = min(attns, key=lambda n: n.count(".")) if attns else None
-    n_heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_head", None) or 0
+    n_heads = int(getattr(config, "num_attention_heads", None) or getattr(config, "n_head", None) or 0)
+    parts: dict = {"attn_out": None, "attn_v": None}
+    if attn is not None and n_heads:
+        head_dim = getattr(config, "head_dim", None)
+        d_head = head_dim if isinstance(head_dim, int) and head_dim > 0 else d_model // n_heads
+        parts.update(_attention_parts(block0.get_submodule(attn), attn, d_model, n_heads, d_head))
 
     found = dict(
         kind=kind, embed=embed_path, blocks=blocks_path, n_layers=len(blocks),
         final_norm=final_norm, head=head, unembed=unembed_path, mlp_down=mlp_down,
-        attn=attn, n_heads=int(n_heads),
+        attn=attn, n_heads=n_heads, mlp_out=mlp_out, **parts,
     )
     fix = OVERRIDES.get(getattr(config, "model_type", ""), None)
     if fix is not None:
@@ -153,9 +208,5 @@ def discover(model: nn.Module) -> Anatomy:
             f"the MLM head of {type(model).__name__} is not a module of its own (unembed at "
             f"{unembed_path!r}); add an override for model_type={config.model_type!r}. {_HOWTO}"
         )
-    if found["mlp_down"] is None:
-        raise AnatomyError(
-            f"could not find the FFN down-projection in {blocks_path}.0 (candidates mapping to "
-            f"d_model={d_model}: {downs}). {_HOWTO}"
-        )
+    found["missing"] = tuple((p, why) for p, why in missing if found.get(p) is None)
     return Anatomy(**found)

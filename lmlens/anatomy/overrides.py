@@ -31,7 +31,14 @@ def _opt(model: nn.Module, found: dict) -> dict:
     return out
 
 
+def _qkv_per_head(model: nn.Module, found: dict) -> dict:
+    # GPT-NeoX and BLOOM fuse q, k, v per head: the fused output is (..., n_heads, 3, d_head).
+    return {"attn_v_layout": "qkv_per_head"} if found.get("attn_v") else {}
+
+
 OVERRIDES: dict[str, Callable[[nn.Module, dict], dict]] = {
+    "bloom": _qkv_per_head,
     "distilbert": _distilbert,
+    "gpt_neox": _qkv_per_head,
     "opt": _opt,
 }

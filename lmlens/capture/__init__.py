@@ -1,13 +1,19 @@
-"""Capture: hooks in a context manager, one forward, a ``Trace``."""
+"""Capture: hooks placed from the site table, one forward (or padded batches), a ``Trace``."""
 
+from .batch import iter_batches, record_batch
 from .budget import DEFAULT_MAX_BYTES, estimate_bytes
+from .check import self_check
+from .dims import model_dims
 from .forward_args import ForwardArgs, forward_args, output_cache
 from .hooks import hooks
-from .run import attention_for, inference_mode, record
+from .modes import attention_for, inference_mode
+from .points import available, pattern_source
+from .run import record
 from .tokens import display_tokens
 from .trace import Readout, Trace
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "ForwardArgs", "Readout", "attention_for", "Trace", "display_tokens",
-    "estimate_bytes", "forward_args", "hooks", "inference_mode", "output_cache", "record",
+    "DEFAULT_MAX_BYTES", "ForwardArgs", "Readout", "Trace", "attention_for", "available",
+    "display_tokens", "estimate_bytes", "forward_args", "hooks", "inference_mode", "iter_batches",
+    "model_dims", "output_cache", "pattern_source", "record", "record_batch", "self_check",
 ]

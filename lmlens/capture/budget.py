@@ -1,33 +1,55 @@
-"""Estimate the bytes a capture will hold, and refuse before running when it is too much."""
+"""Estimate the bytes a capture will hold, and refuse before running when it is too much.
+
+Sizes come from the site table's shapes (``lmlens.names.SITES``). Besides what a trace keeps,
+the budget counts what the forward itself holds on the way: every layer's attention weights when
+the model only returns them all together (``pattern_source == "output"``), the full logits a
+masked LM computes even when they are not kept, and a batch's padded tensors before they are cut
+per text.
+
+>>> dims = {"d_model": 8, "d_mlp": 32, "n_heads": 2, "d_head": 4, "d_vocab": 100, "n_layers": 2}
+>>> estimate_bytes(["blocks.0.attn.pattern", "logits"], dims, n_positions=10, itemsize=4)
+{'blocks.0.attn.pattern': 800, 'logits': 4000}
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from .. import names as N
 
 DEFAULT_MAX_BYTES = 2 * 2**30  # 2 GiB
 
+#: Label of the bytes the forward holds besides the captured points (in error messages).
+FORWARD = "held by the forward"
 
-def estimate_bytes(
-    points: list[str], *, n_positions: int, d_model: int, d_mlp: int, n_heads: int,
-    d_vocab: int, itemsize: int,
-) -> dict[str, int]:
-    """Bytes per point name."""
-    out = {}
-    for name in points:
-        _, site = N.parse(name)
-        per = {
-            N.EMBED: n_positions * d_model,
-            "resid_post": n_positions * d_model,
-            "mlp.post": n_positions * d_mlp,
-            "attn.pattern": n_heads * n_positions * n_positions,
-            N.LOGITS: n_positions * d_vocab,
-        }[site]
-        out[name] = per * itemsize
-    return out
+
+def estimate_bytes(points: Iterable[str], dims: dict[str, int], *, n_positions: int, itemsize: int) -> dict[str, int]:
+    """Bytes per point name for one text of ``n_positions`` tokens."""
+    d = {**dims, "n_positions": n_positions}
+    return {name: N.site(name).numel(d) * itemsize for name in points}
+
+
+def forward_bytes(
+    points: list[str], dims: dict[str, int], *, logit_rows: int, pattern_source: str | None,
+    n_texts: int, n_positions: int, model_itemsize: int, keep_itemsize: int,
+) -> int:
+    """Bytes a forward over ``n_texts`` padded to ``n_positions`` holds beyond the points kept in
+    their capture dtype: all layers' attentions when the model returns them only together, and
+    the ``logit_rows`` rows of logits per text it computes when ``logits`` is not kept."""
+    d = {**dims, "n_positions": n_positions}
+    extra = 0
+    pattern_layers = [p for p in points if N.parse(p)[1] == "attn.pattern"]
+    if pattern_layers and pattern_source == "output":
+        shared = len(pattern_layers) if keep_itemsize == model_itemsize else 0
+        extra += (dims["n_layers"] - shared) * N.site(N.pattern(0)).numel(d) * model_itemsize
+    if N.LOGITS not in points:
+        extra += logit_rows * dims["d_vocab"] * model_itemsize
+    return extra * n_texts
 
 
 def check_budget(sizes: dict[str, int], max_bytes: int | None) -> None:
-    """Raise ``MemoryError``-like ``ValueError`` that says how to capture less."""
+    """Raise ``ValueError`` saying how to capture less when ``sizes`` (point name or ``FORWARD``
+    → bytes) add up to more than ``max_bytes``."""
     if max_bytes is None:
         return
     total = sum(sizes.values())
@@ -35,7 +57,7 @@ def check_budget(sizes: dict[str, int], max_bytes: int | None) -> None:
         return
     by_site: dict[str, int] = {}
     for name, b in sizes.items():
-        site = N.parse(name)[1]
+        site = name if name == FORWARD else N.parse(name)[1]
         by_site[site] = by_site.get(site, 0) + b
     worst = ", ".join(f"{s}: {b / 2**20:.0f} MiB" for s, b in sorted(by_site.items(), key=lambda x: -x[1]))
     raise ValueError(

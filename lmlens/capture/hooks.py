@@ -1,4 +1,9 @@
-"""Hooks in a context manager: every handle is removed in ``finally``.
+"""Hooks in a context manager, placed as the site table says: every handle removed in ``finally``.
+
+Each point's row in ``lmlens.names.SITES`` names the anatomy part to hook, ``pre`` (read the
+module's first input) or ``post`` (read its output, element ``index`` of a tuple) and how the value
+is taken (``"tensor"`` as is; ``"heads"``: per-head values, see ``heads``). Tensors are stored with
+their batch axis, detached, converted to ``dtype`` as they arrive.
 
 >>> import torch, transformers
 >>> from lmlens.anatomy import discover
@@ -8,12 +13,12 @@
 >>> with hooks(model, discover(model), ["blocks.1.resid_post"], store):
 ...     _ = model(torch.tensor([[1, 2, 3]]))
 >>> store["blocks.1.resid_post"].shape
-torch.Size([3, 16])
+torch.Size([1, 3, 16])
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -21,15 +26,47 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
+from .dims import model_dims
 
 
-def _first(x):
-    return x[0] if isinstance(x, (tuple, list)) else x
+def heads(t: torch.Tensor, layout: str, n_heads: int, d_head: int) -> torch.Tensor:
+    """Per-head values ``(batch, n_heads, n_positions, d_head)`` from the output of the module
+    holding them (``(batch, n_positions, width)``), expanding grouped-query heads so that query
+    head ``h`` gets key-value head ``h // (n_heads // n_kv_heads)`` (as ``repeat_kv`` does).
+
+    ``layout`` is ``Anatomy.attn_v_layout``: ``"separate"`` (width ``n_kv_heads * d_head``),
+    ``"qkv"`` (queries, keys, values concatenated; values are the last ``n_kv_heads * d_head``) or
+    ``"qkv_per_head"`` (width ``n_heads * 3 * d_head``, per head ``[q, k, v]``).
+
+    >>> heads(torch.arange(8.).view(1, 1, 8), "separate", 4, 4).shape  # 2 kv heads -> 4 heads
+    torch.Size([1, 4, 1, 4])
+    """
+    b, n, width = t.shape
+    if layout == "qkv_per_head":
+        v = t.view(b, n, width // (3 * d_head), 3, d_head)[:, :, :, 2]
+    else:
+        if layout == "qkv":
+            n_kv = (width // d_head - n_heads) // 2
+            t = t[..., width - n_kv * d_head:]
+        v = t.reshape(b, n, -1, d_head)
+    n_kv = v.shape[2]
+    if n_kv != n_heads:
+        if n_kv == 0 or n_heads % n_kv:
+            raise ValueError(f"attn.v: {n_kv} value heads do not divide {n_heads} query heads")
+        v = v.repeat_interleave(n_heads // n_kv, dim=2)
+    return v.transpose(1, 2)
 
 
 def _keep(t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
-    t = t.detach()[0]  # drop the batch axis (batch 1)
+    t = t.detach()
     return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+
+
+def _reader(site: N.Site, anatomy: Anatomy, dims: dict[str, int] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    if site.take == "heads":
+        layout, n_heads, d_head = anatomy.attn_v_layout, dims["n_heads"], dims["d_head"]
+        return lambda t: heads(t, layout, n_heads, d_head)
+    return lambda t: t
 
 
 @contextmanager
@@ -41,36 +78,37 @@ def hooks(
     *,
     dtype: torch.dtype | None = None,
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Register hooks that write the named block points into ``store`` during a forward.
-
-    Handles ``embed``, ``blocks.{i}.resid_post`` and ``blocks.{i}.mlp.post``. Patterns and logits
-    come from the model output (see ``run.capture``). All hooks are removed on exit, also when the
-    forward raises.
-    """
+    """Register hooks that write the named points into ``store`` (batch axis kept) during a
+    forward. Sites read from the model's output (``logits``) are skipped: the run reads them.
+    All hooks are removed on exit, also when the forward raises."""
     handles: list[torch.utils.hooks.RemovableHandle] = []
-    blocks = anatomy.block_list(model)
+    dims = model_dims(model, anatomy) if any(N.site(p).take != "tensor" for p in points) else None
     try:
         for name in points:
-            layer, site = N.parse(name)
-            if site == N.EMBED:
+            site = N.site(name)
+            if site.hook == "output":
+                continue
+            layer = N.parse(name)[0]
+            module = anatomy.part_module(model, site.part, 0 if layer is None else layer)
+            read = _reader(site, anatomy, dims)
+            if site.hook == "pre":
 
-                def pre(mod, args, kwargs, _n=name):
-                    h = args[0] if args else kwargs.get("hidden_states")
-                    store[_n] = _keep(h, dtype)
+                def pre(mod, args, kwargs, _n=name, _read=read):
+                    h = args[0] if args else kwargs.get("hidden_states", next(iter(kwargs.values()), None))
+                    store[_n] = _keep(_read(h), dtype)
 
-                handles.append(blocks[0].register_forward_pre_hook(pre, with_kwargs=True))
-            elif site == "resid_post":
+                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+            else:
 
-                def post(mod, args, out, _n=name):
-                    store[_n] = _keep(_first(out), dtype)
+                def post(mod, args, out, _n=name, _i=site.index, _read=read):
+                    if isinstance(out, (tuple, list)):
+                        out = out[_i] if len(out) > _i else None
+                    elif _i:
+                        out = None
+                    if isinstance(out, torch.Tensor):
+                        store[_n] = _keep(_read(out), dtype)
 
-                handles.append(blocks[layer].register_forward_hook(post))
-            elif site == "mlp.post":
-
-                def mlp_pre(mod, args, _n=name):
-                    store[_n] = _keep(args[0], dtype)
-
-                handles.append(anatomy.mlp_down_module(model, layer).register_forward_pre_hook(mlp_pre))
+                handles.append(module.register_forward_hook(post))
         yield store
     finally:
         for h in handles:

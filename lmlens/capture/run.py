@@ -1,69 +1,124 @@
-"""Run one forward pass and record the requested points."""
+"""Run one forward pass over a (padded) batch and record the requested points.
+
+``record`` captures one text; ``capture/batch.py`` many. Both check the byte budget first and
+run ``forward``, which places the hooks the site table asks for and reads the sites that come
+from the model's output (``logits``; attention patterns of models that only return them all).
+
+>>> import torch, transformers
+>>> from lmlens.anatomy import discover
+>>> cfg = transformers.GPT2Config(n_layer=2, n_embd=16, n_head=2, vocab_size=50, n_positions=32)
+>>> model = transformers.GPT2LMHeadModel(cfg)
+>>> got = record(model, discover(model), torch.tensor([1, 2, 3]), ["blocks.0.attn.pattern", "logits"])
+>>> got["blocks.0.attn.pattern"].shape, got["logits"].shape
+(torch.Size([2, 3, 3]), torch.Size([3, 50]))
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
-from .budget import DEFAULT_MAX_BYTES, check_budget, estimate_bytes
+from .budget import DEFAULT_MAX_BYTES, FORWARD, check_budget, estimate_bytes, forward_bytes
+from .dims import model_dims
 from .forward_args import forward_args
 from .hooks import hooks
+from .modes import attention_for, attn_impl, inference_mode
+from .points import pattern_source, require
 
 
-def _attn_impl(model: nn.Module) -> str | None:
-    return getattr(getattr(model, "config", None), "_attn_implementation", None)
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
 
 
-def _can_sdpa(model: nn.Module) -> bool:
-    can_set = getattr(model, "_can_set_attn_implementation", None)
-    return bool(getattr(model, "_supports_sdpa", False)) and bool(can_set and can_set())
+def check_capture_budget(
+    model: nn.Module, anatomy: Anatomy, points: list[str], lengths: Sequence[int],
+    batches: Sequence[Sequence[int]], *, dtype: torch.dtype | None, max_bytes: int | None,
+) -> None:
+    """Refuse (``ValueError``) before running when the traces of texts of ``lengths`` plus what the
+    largest of ``batches`` (lists of indices into ``lengths``) holds during its forward exceed
+    ``max_bytes``."""
+    if max_bytes is None:
+        return
+    dims = model_dims(model, anatomy)
+    model_dtype = next(model.parameters()).dtype
+    keep = _itemsize(dtype or model_dtype)
+    sizes: dict[str, int] = {}
+    for n in lengths:
+        for name, b in estimate_bytes(points, dims, n_positions=n, itemsize=keep).items():
+            sizes[name] = sizes.get(name, 0) + b
+    source = pattern_source(model, anatomy) if any(N.parse(p)[1] == "attn.pattern" for p in points) else None
+    all_logits = anatomy.kind != "causal" or not forward_args(model).logits_to_keep
+    worst = 0
+    for batch in batches:
+        n_max = max(lengths[i] for i in batch)
+        padded = len(batch) * sum(estimate_bytes(points, dims, n_positions=n_max, itemsize=keep).values())
+        held = forward_bytes(
+            points, dims, logit_rows=n_max if all_logits else 1, pattern_source=source,
+            n_texts=len(batch), n_positions=n_max, model_itemsize=_itemsize(model_dtype), keep_itemsize=keep,
+        )
+        worst = max(worst, held + (padded if len(batch) > 1 else 0))
+    sizes[FORWARD] = worst
+    check_budget(sizes, max_bytes)
 
 
-@contextmanager
-def attention_for(model: nn.Module, patterns: bool) -> Iterator[None]:
-    """Eager attention when patterns are wanted (only eager returns them); otherwise SDPA where
-    the model supports it (1.8x faster at 1024 tokens). The previous setting is restored after."""
-    before = _attn_impl(model)
-    if patterns:
-        want = "eager"
-    else:
-        want = "sdpa" if before == "eager" and _can_sdpa(model) else before
-    switch = want != before and hasattr(model, "set_attn_implementation")
-    if switch:
-        model.set_attn_implementation(want)
-    try:
-        yield
-    finally:
-        if switch:
-            model.set_attn_implementation(before)
-
-
-@contextmanager
-def inference_mode(model: nn.Module) -> Iterator[None]:
-    """``eval()`` for the duration; every submodule's training flag is restored after, also on
-    error (a model may be half in training mode on purpose)."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
-
-
-def d_mlp_of(model: nn.Module, anatomy: Anatomy) -> int:
-    """FFN width: the input width of the down-projection."""
-    if anatomy.mlp_down is None:
-        return 0
-    mod = anatomy.mlp_down_module(model, 0)
-    if isinstance(mod, nn.Linear):
-        return mod.in_features
-    return int(mod.weight.shape[0])
+def forward(
+    model: nn.Module,
+    anatomy: Anatomy,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    points: list[str],
+    *,
+    dtype: torch.dtype | None = None,
+    **model_kwargs,
+) -> dict[str, torch.Tensor]:
+    """One no-grad forward over ``input_ids`` ``(batch, n_positions)``; name → tensor with the
+    batch axis (padding not removed). Model state (training flags, attention implementation) is
+    restored after and every hook removed, also on error."""
+    keys = {p: N.parse(p)[1] for p in points}
+    want_patterns = [p for p, k in keys.items() if k == "attn.pattern"]
+    source = pattern_source(model, anatomy) if want_patterns else None
+    from_output = want_patterns if source == "output" else []
+    hooked = [p for p in points if p not in from_output and N.site(p).hook != "output"]
+    causal = anatomy.kind == "causal"
+    kwargs = forward_args(model).kwargs(
+        use_cache=False if causal else None,
+        logits_to_keep=1 if causal and N.LOGITS not in points else None,
+    )
+    if from_output:
+        kwargs["output_attentions"] = True
+    elif getattr(getattr(model, "config", None), "output_attentions", False):
+        kwargs["output_attentions"] = False  # else the model keeps every layer's weights
+    device = next(model.parameters()).device
+    store: dict[str, torch.Tensor] = {}
+    with inference_mode(model), attention_for(model, bool(want_patterns)), torch.no_grad():
+        with hooks(model, anatomy, hooked, store, dtype=dtype):
+            out = model(
+                input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
+                **kwargs, **model_kwargs,
+            )
+    if N.LOGITS in points:
+        logits = out.logits if hasattr(out, "logits") else out[0]
+        store[N.LOGITS] = logits.detach().to(dtype or logits.dtype)
+    atts = getattr(out, "attentions", None) if from_output else None
+    for name in from_output:
+        layer = N.parse(name)[0]
+        a = atts[layer] if atts is not None and len(atts) > layer else None
+        if a is not None:
+            store[name] = a.detach().to(dtype or a.dtype)
+    del out
+    missing = [p for p in points if p not in store]
+    if missing:
+        if any(keys[p] == "attn.pattern" for p in missing):
+            raise RuntimeError(
+                f"the model returned no attention weights for {missing[:3]} "
+                f"(attn_implementation={attn_impl(model)!r}); load it with attn_implementation='eager'"
+            )
+        raise RuntimeError(f"hooks did not fire for {missing[:3]}; the anatomy may be wrong")
+    return store
 
 
 def record(
@@ -75,55 +130,12 @@ def record(
     dtype: torch.dtype | None = None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> dict[str, torch.Tensor]:
-    """One no-grad forward over ``input_ids`` (shape ``(n_positions,)``), returning name → tensor.
-
-    Refuses (``ValueError``) before running when the capture would exceed ``max_bytes``.
-    """
+    """One no-grad forward over ``input_ids`` (shape ``(n_positions,)``), returning name → tensor
+    (no batch axis). Refuses (``ValueError``) before running when a point cannot be captured or
+    the capture would exceed ``max_bytes``."""
+    require(model, anatomy, points)
     n = int(input_ids.shape[0])
-    embed = anatomy.embed_module(model)
-    d_model = int(getattr(getattr(model, "config", None), "hidden_size", None) or embed.weight.shape[1])
-    unembed = anatomy.unembed_module(model)
-    d_vocab = int(unembed.weight.shape[0]) if unembed is not None else 0
-    if N.LOGITS in points and anatomy.head is None:
-        raise ValueError("points: 'logits' needs an LM head, and this model has none (kind='base')")
-    param = next(model.parameters())
-    itemsize = torch.empty((), dtype=dtype or param.dtype).element_size()
-    sizes = estimate_bytes(
-        points, n_positions=n, d_model=d_model, d_mlp=d_mlp_of(model, anatomy),
-        n_heads=anatomy.n_heads, d_vocab=d_vocab, itemsize=itemsize,
-    )
-    check_budget(sizes, max_bytes)
-
-    want_patterns = [p for p in points if N.parse(p)[1] == "attn.pattern"]
-    hooked = [p for p in points if N.parse(p)[1] in (N.EMBED, "resid_post", "mlp.post")]
-    causal = anatomy.kind == "causal"
-    kwargs = forward_args(model).kwargs(
-        use_cache=False if causal else None,
-        logits_to_keep=1 if causal and N.LOGITS not in points else None,
-    )
-    if want_patterns:
-        kwargs["output_attentions"] = True
-    store: dict[str, torch.Tensor] = {}
-    ids = input_ids.to(param.device)[None]
-    with inference_mode(model), attention_for(model, bool(want_patterns)), torch.no_grad():
-        with hooks(model, anatomy, hooked, store, dtype=dtype):
-            out = model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
-    if N.LOGITS in points:
-        logits = out.logits if hasattr(out, "logits") else out[0]
-        store[N.LOGITS] = logits.detach()[0].to(dtype or logits.dtype)
-    if want_patterns:
-        atts = getattr(out, "attentions", None)
-        for name in want_patterns:
-            layer = N.parse(name)[0]
-            a = atts[layer] if atts is not None and len(atts) > layer else None
-            if a is None:
-                raise RuntimeError(
-                    f"the model returned no attention weights for layer {layer} "
-                    f"(attn_implementation={_attn_impl(model)!r}); load it with "
-                    "attn_implementation='eager'"
-                )
-            store[name] = a.detach()[0].to(dtype or a.dtype)
-    missing = [p for p in points if p not in store]
-    if missing:
-        raise RuntimeError(f"hooks did not fire for {missing[:3]}; the anatomy may be wrong")
-    return {p: store[p] for p in points}
+    check_capture_budget(model, anatomy, points, [n], [[0]], dtype=dtype, max_bytes=max_bytes)
+    ids = input_ids[None]
+    store = forward(model, anatomy, ids, torch.ones_like(ids), points, dtype=dtype)
+    return {p: store[p][0] for p in points}

@@ -53,7 +53,7 @@ class Readout:
 
 @dataclass(eq=False)
 class Trace:
-    """One captured forward pass over one text.
+    """One captured forward pass over one text (compared and hashed by identity).
 
     Fields:
         token_ids: ``(n_positions,)`` int64 token ids.

@@ -12,7 +12,17 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy, discover
-from ..capture import DEFAULT_MAX_BYTES, Readout, Trace, display_tokens, inference_mode, record
+from ..capture import (
+    DEFAULT_MAX_BYTES,
+    Readout,
+    Trace,
+    available,
+    display_tokens,
+    inference_mode,
+    record,
+    record_batch,
+    self_check,
+)
 from .defaults import VIEW_MAX_BYTES  # noqa: F401  (re-exported for older imports)
 
 
@@ -128,9 +138,13 @@ class LensCore:
 
     @property
     def point_names(self) -> list[str]:
-        """Every point this lens can capture, in forward order."""
-        names = N.all_names(self.n_layers)
-        return names if self.anatomy.head is not None else names[:-1]
+        """Every point this lens can capture, in forward order (``points=None`` takes the default
+        sites among them; see ``lmlens.names``)."""
+        return available(self.model, self.anatomy)[0]
+
+    def _select(self, points: str | Sequence[str] | None) -> list[str]:
+        names, why = available(self.model, self.anatomy)
+        return N.select(points, names, unavailable=why)
 
     # ---- inputs --------------------------------------------------------------------------
     def tokenize(self, text_or_ids: str | Sequence[int] | torch.Tensor) -> torch.Tensor:
@@ -205,10 +219,40 @@ class LensCore:
 
         Refuses before running when the capture would hold more than ``max_bytes``.
         """
-        chosen = N.select(points, self.point_names)
+        chosen = self._select(points)
         ids = self.tokenize(text_or_ids)
         tensors = record(self.model, self.anatomy, ids, chosen, dtype=dtype, max_bytes=max_bytes)
         return self._make_trace(ids, tensors, np.zeros(ids.shape[0], dtype=bool))
+
+    def trace_batch(
+        self,
+        texts: Sequence[str | Sequence[int] | torch.Tensor],
+        *,
+        batch_size: int = 32,
+        points: str | Sequence[str] | None = None,
+        padding_side: str | None = None,
+        dtype: torch.dtype | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        progress: bool | None = None,
+    ) -> list[Trace]:
+        """One trace per text, in input order, from padded and masked batches of ``batch_size``
+        (texts sorted by length); no padding positions in any trace, and each equals
+        ``lens.trace(text)`` up to float rounding. ``padding_side``: ``"right"`` (None) or
+        ``"left"``. ``max_bytes`` bounds all traces together; checked before any forward.
+
+        >>> traces = lens.trace_batch(["The capital of France is", "Hello"])  # doctest: +SKIP
+        """
+        if isinstance(texts, (str, torch.Tensor)) or not isinstance(texts, Sequence):
+            raise TypeError(f"texts must be a list of texts or id lists, got {type(texts).__name__}")
+        chosen = self._select(points)
+        ids = [self.tokenize(t) for t in texts]
+        pads = (getattr(self.tokenizer, "pad_token_id", None), getattr(self.model.config, "pad_token_id", None),
+                getattr(self.tokenizer, "eos_token_id", None), 0)
+        pad = next(p for p in pads if isinstance(p, int))
+        got = record_batch(self.model, self.anatomy, ids, chosen, pad_id=pad, batch_size=batch_size,
+                           padding_side=padding_side or "right", dtype=dtype, max_bytes=max_bytes,
+                           progress=progress)
+        return [self._make_trace(i, t, np.zeros(i.shape[0], dtype=bool)) for i, t in zip(ids, got, strict=True)]
 
     def generate(
         self,
@@ -244,8 +288,15 @@ class LensCore:
             methods = parse_attribution(attribution)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
-        chosen = N.select(points, self.point_names)
+        chosen = self._select(points)
         ids = self.tokenize(prompt)
+        limit = _max_positions(getattr(self.model, "config", None))
+        if limit is not None and ids.shape[0] + max_new_tokens > limit:
+            raise ValueError(
+                f"max_new_tokens: the prompt has {ids.shape[0]} tokens; with max_new_tokens="
+                f"{max_new_tokens} the text would exceed the model's {limit} positions. Use "
+                f"max_new_tokens <= {limit - ids.shape[0]} or a shorter prompt."
+            )
         device = next(self.model.parameters()).device
         pad = getattr(self.tokenizer, "pad_token_id", None)
         if pad is None:
@@ -272,26 +323,6 @@ class LensCore:
     # ---- load-time check -----------------------------------------------------------------
     def self_check(self, atol: float = 1e-3) -> None:
         """Decode the last block through final norm + unembedding and compare with the logits;
-        check one attention pattern per layer (rows sum to 1)."""
-        vocab = self.anatomy.embed_module(self.model).weight.shape[0]
-        ids = torch.arange(1, 7) % vocab
-        points = [N.resid(self.n_layers - 1)] + [N.pattern(i) for i in range(self.n_layers)]
-        if self.anatomy.head is not None:
-            points.append(N.LOGITS)
-        got = record(self.model, self.anatomy, ids, points, max_bytes=None)
-        for i in range(self.n_layers):
-            p = got[N.pattern(i)].float()
-            if not torch.allclose(p.sum(-1), torch.ones_like(p.sum(-1)), atol=1e-3):
-                raise ValueError(f"self-check: attention rows of layer {i} do not sum to 1")
-        if self.anatomy.head is not None:
-            with torch.no_grad():
-                mine = self.readout(got[N.resid(self.n_layers - 1)])
-            ref = got[N.LOGITS]
-            err = float((mine - ref).abs().max())
-            scale = max(1.0, float(ref.abs().max()))
-            if err > atol * scale:
-                raise ValueError(
-                    f"self-check: final norm + unembedding of the last block differ from the model's "
-                    f"logits by {err:.3g}; the anatomy is wrong for {type(self.model).__name__} "
-                    f"({self.anatomy}). Pass anatomy= by hand, or check=False to skip."
-                )
+        check attention rows sum to 1 where the model gives patterns; drop value sites
+        (``attn.v``/``attn.out``) that do not reproduce the attention output (``capture.check``)."""
+        self.anatomy = self_check(self.model, self.anatomy, atol=atol)
