@@ -1,6 +1,20 @@
-"""Capture cost on SmolLM2: capture-all time ÷ a plain eager forward, captured bytes, load times.
+"""Capture cost on SmolLM2 (30 layers, 9 heads): each capture's time ÷ a plain eager forward.
 
-Run: ``.venv/bin/python bench/capture.py`` (single torch thread; ratios come from one run).
+Columns, per text length T (one torch thread; ratios come from one run, min of interleaved rounds):
+
+- plain eager: ``model(input_ids, attention_mask)`` with eager attention (all logits, no capture);
+- capture all: ``lens.trace(ids)``: embed, every pattern, mlp.post, resid_post, logits;
+- patterns f16: ``lens.trace(ids, points="blocks.*.attn.pattern", dtype=torch.float16)``;
+- resid (sdpa): ``lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"])`` (no patterns:
+  capture switches to SDPA attention);
+- captured: the bytes the capture-all trace holds.
+
+Times are CPU seconds of this process (``time.process_time``): on a machine shared with other
+busy processes they move far less than wall-clock time; wall-clock ratios are printed too.
+Then the peak memory of capturing one layer's pattern at 1,024 tokens, and batched capture: 32
+texts traced one by one vs ``lens.trace_batch`` (when the lens has it).
+
+Run: ``.venv/bin/python bench/capture.py`` (``--no-load`` skips the load times).
 """
 
 from __future__ import annotations
@@ -10,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ids_of_length, interleaved  # noqa: E402
+from _common import ids_of_length, peak_extra_rss  # noqa: E402
 
 import lmlens  # noqa: E402
 
@@ -33,36 +48,89 @@ def load_times() -> tuple[float, float]:
     return out[0], out[1]
 
 
-def main() -> None:
-    torch.set_num_threads(1)
-    first, second = load_times()
-    print(f"load('smollm2'): first {first:.1f} s (GGUF conversion), second {second:.2f} s (cached)")
-    lens = lmlens.load("smollm2")
+def timed(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, tuple[float, float]]:
+    """Each function once per round, in turn; ``name → (min CPU seconds, min wall seconds)``."""
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    best = {k: (float("inf"), float("inf")) for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            f()
+            c, w = time.process_time() - c0, time.perf_counter() - w0
+            best[k] = (min(best[k][0], c), min(best[k][1], w))
+    return best
+
+
+def capture_table(lens) -> None:
     model = lens.model
-    print(f"{'T':>5} {'plain eager':>12} {'capture all':>12} {'ratio':>6} {'captured':>10} "
-          f"{'resid+logits (sdpa)':>20}")
-    for n, rounds in ((16, 5), (64, 5), (256, 3), (1024, 2)):
+    cols = ("capture all", "patterns f16", "resid (sdpa)")
+    print(f"{'T':>5} {'plain eager':>12} " + " ".join(f"{c:>13}" for c in cols) + f" {'captured':>10}   wall-clock ratios")
+    for n, rounds in ((16, 7), (64, 5), (256, 4), (1024, 3)):
         ids = torch.tensor(ids_of_length(lens.tokenizer, n))
+        holder = {}
 
         def plain(ids=ids):
             with torch.no_grad():
                 model(input_ids=ids[None], attention_mask=torch.ones_like(ids[None]), use_cache=False)
 
-        holder = {}
-
-        def capture(ids=ids, holder=holder):
+        def capture_all(ids=ids, holder=holder):
             holder["t"] = lens.trace(ids)
+            holder["mib"] = holder["t"].nbytes() / 2**20
+            del holder["t"]
 
-        def resid(ids=ids):  # no patterns requested: capture switches to SDPA
-            lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"])
+        fns = {
+            "plain": plain,
+            "capture all": capture_all,
+            "patterns f16": lambda ids=ids: lens.trace(ids, points="blocks.*.attn.pattern", dtype=torch.float16),
+            "resid (sdpa)": lambda ids=ids: lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"]),
+        }
+        best = timed(fns, rounds=rounds)
+        cpu0, wall0 = best["plain"]
+        print(f"{n:>5} {cpu0 * 1e3:>10.0f}ms " + " ".join(f"{best[c][0] / cpu0:>12.2f}x" for c in cols)
+              + f" {holder['mib']:>8.1f}MiB   " + " ".join(f"{best[c][1] / wall0:.2f}x" for c in cols))
 
-        best = interleaved({"plain": plain, "capture": capture, "resid": resid}, rounds=rounds)
-        mib = holder["t"].nbytes() / 2**20
-        print(f"{n:>5} {best['plain'] * 1e3:>10.0f}ms {best['capture'] * 1e3:>10.0f}ms "
-              f"{best['capture'] / best['plain']:>5.2f}x {mib:>8.1f}MiB "
-              f"{best['resid'] * 1e3:>10.0f}ms {best['resid'] / best['plain']:>5.2f}x")
-        holder.clear()
-    print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, min of rounds)")
+
+def one_pattern_memory(lens, n: int = 1024) -> None:
+    """Peak memory above the start while capturing one layer's pattern: a capture that asks the
+    model for ``output_attentions`` holds every layer's weights until the forward returns."""
+    ids = torch.tensor(ids_of_length(lens.tokenizer, n))
+    layer = lens.n_layers // 2
+    trace, peak = peak_extra_rss(lambda: lens.trace(ids, points=f"blocks.{layer}.attn.pattern"))
+    print(f"one pattern (blocks.{layer}) at T={n}: keeps {trace.nbytes() / 2**20:.0f} MiB, "
+          f"peak RSS +{peak / 2**20:.0f} MiB during the capture")
+
+
+def batch_table(lens) -> None:
+    if not hasattr(lens, "trace_batch"):
+        print("batched capture: lens.trace_batch does not exist in this version")
+        return
+    lengths = [16 + (37 * i) % 112 for i in range(32)]  # 16..127 tokens
+    seqs = [torch.tensor(ids_of_length(lens.tokenizer, n)) for n in lengths]
+    points = ["blocks.*.resid_post"]
+    fns = {
+        "one by one": lambda: [lens.trace(s, points=points) for s in seqs],
+        "batch_size=8": lambda: lens.trace_batch(seqs, batch_size=8, points=points, progress=False),
+        "batch_size=32": lambda: lens.trace_batch(seqs, batch_size=32, points=points, progress=False),
+    }
+    best = timed(fns, rounds=3)
+    base = best["one by one"][0]
+    print(f"batched capture, 32 texts of 16..127 tokens, resid_post of every block: one by one "
+          f"{base:.2f} s CPU; " + "; ".join(f"{k} {v[0] / base:.2f}x" for k, v in best.items() if k != "one by one"))
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    if "--no-load" not in sys.argv:
+        first, second = load_times()
+        print(f"load('smollm2'): first {first:.1f} s (GGUF conversion), second {second:.2f} s (cached)")
+    lens = lmlens.load("smollm2")
+    capture_table(lens)
+    one_pattern_memory(lens)
+    batch_table(lens)
+    print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, CPU time, min of rounds; "
+          f"load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def _same(batched, single):
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
-@pytest.mark.parametrize("model_type", ["gpt2", "llama", "bert", "roberta"])
+@pytest.mark.parametrize("model_type", ["gpt2", "llama", "bert", "roberta", "qwen2_moe"])
 def test_batched_traces_equal_single_traces(model_type, side):
     lens = tiny_lens(model_type)
     points = lens.point_names  # every site: patterns, values, logits included

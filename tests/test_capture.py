@@ -193,3 +193,64 @@ def test_sdpa_used_when_no_patterns_are_captured():
         h.remove()
     assert seen == ["sdpa", "eager"] and model.config._attn_implementation == "eager"
     torch.testing.assert_close(fast["blocks.1.resid_post"], slow["blocks.1.resid_post"], atol=1e-5, rtol=1e-5)
+
+
+def test_generate_checks_the_position_limit_before_generating(gpt2_lens, monkeypatch):
+    calls = []
+    monkeypatch.setattr(gpt2_lens.model, "generate", lambda *a, **k: calls.append(1))
+    n = len(gpt2_lens.tokenize("The capital of France is"))
+    with pytest.raises(ValueError, match=rf"max_new_tokens: the prompt has {n} tokens.*128 positions.*<= {128 - n}"):
+        gpt2_lens.generate("The capital of France is", max_new_tokens=129 - n)
+    assert calls == []
+
+
+def test_budget_counts_what_the_forward_returns():
+    """openai-gpt returns attention weights only with output_attentions=True, and then for every
+    layer: asking for one layer's pattern must budget all of them (as HF returns them), plus the
+    logits it computes (the last row only). GPT-2's attention modules return their weights: only
+    the one layer's is held."""
+    lens = tiny_lens("openai-gpt")
+    ids = lens.tokenize("The capital of France is Paris.")
+    with torch.no_grad():
+        out = lens.model(ids[None], output_attentions=True, logits_to_keep=1)
+    held = sum(a.numel() * a.element_size() for a in out.attentions) + out.logits.numel() * 4
+    with pytest.raises(ValueError, match="max_bytes"):
+        lens.trace(ids, points="blocks.0.attn.pattern", max_bytes=held - 1)
+    lens.trace(ids, points="blocks.0.attn.pattern", max_bytes=held)
+
+    gpt2 = tiny_lens("gpt2")
+    ids = gpt2.tokenize("The capital of France is Paris.")
+    with torch.no_grad():
+        out = gpt2.model(ids[None], output_attentions=True, logits_to_keep=1)
+    one = out.attentions[0].numel() * 4 + out.logits.numel() * 4
+    assert one < held  # one layer of weights, not two
+    gpt2.trace(ids, points="blocks.0.attn.pattern", max_bytes=one)
+    with pytest.raises(ValueError, match="max_bytes"):
+        gpt2.trace(ids, points="blocks.0.attn.pattern", max_bytes=one - 1)
+
+
+def test_patterns_in_float16_as_they_arrive(gpt2_lens):
+    t = gpt2_lens.trace("The capital of France is", points="blocks.*.attn.pattern", dtype=torch.float16)
+    with torch.no_grad():
+        ref = gpt2_lens.model(t.token_ids[None], output_attentions=True).attentions
+    for i in range(2):
+        assert t[N.pattern(i)].dtype == torch.float16
+        torch.testing.assert_close(t[N.pattern(i)].float(), ref[i][0], atol=1e-3, rtol=1e-3)
+
+
+def test_encoder_without_head_names_its_points_and_the_missing_head():
+    import transformers as T
+    from tiny import wordpiece_tokenizer
+
+    tok = wordpiece_tokenizer()
+    torch.manual_seed(0)
+    model = T.BertModel(T.BertConfig(num_hidden_layers=6, hidden_size=16, num_attention_heads=2,
+                                     intermediate_size=32, vocab_size=len(tok),
+                                     attn_implementation="eager")).eval()
+    lens = lmlens.Lens(model, tok)
+    with pytest.raises(ValueError) as e:
+        lens.trace("The capital", points="logits")
+    assert "needs an LM head" in str(e.value) and "kind='base'" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        lens.trace("The capital", points="blocks.6.resid_post")
+    assert "'blocks.0..5.{attn.v,attn.pattern,attn.out,mlp.post,mlp.out,resid_post}'" in str(e.value)

@@ -89,7 +89,8 @@ def needs_position_ids(model: nn.Module, anatomy: Anatomy, side: str, pad_id: in
                 got = forward(model, anatomy, padded, mask, point, **extra)[point[0]][1, keep]
             except TypeError:  # the forward takes no position_ids
                 continue
-            if torch.allclose(got.float(), ref.float(), atol=1e-4, rtol=1e-4):
+            # relative to the largest activation (real models carry some in the thousands)
+            if float((got.float() - ref.float()).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max())):
                 found = with_positions
                 break
         if found is None:

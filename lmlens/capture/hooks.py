@@ -62,10 +62,21 @@ def _keep(t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     return t.to(dtype) if dtype is not None and t.is_floating_point() else t
 
 
-def _reader(site: N.Site, anatomy: Anatomy, dims: dict[str, int] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+def _unflatten(t: torch.Tensor, batch: tuple[int, int] | None) -> torch.Tensor:
+    """``(batch * n_positions, ...)`` → ``(batch, n_positions, ...)``: modules inside a
+    mixture-of-experts block see the tokens flattened."""
+    if batch is not None and t.dim() >= 1 and tuple(t.shape[:2]) != batch and t.shape[0] == batch[0] * batch[1]:
+        return t.view(*batch, *t.shape[1:])
+    return t
+
+
+def _reader(site: N.Site, anatomy: Anatomy, dims: dict[str, int] | None,
+            batch: tuple[int, int] | None) -> Callable[[torch.Tensor], torch.Tensor]:
     if site.take == "heads":
         layout, n_heads, d_head = anatomy.attn_v_layout, dims["n_heads"], dims["d_head"]
-        return lambda t: heads(t, layout, n_heads, d_head)
+        return lambda t: heads(_unflatten(t, batch), layout, n_heads, d_head)
+    if site.shape[0] == "n_positions":
+        return lambda t: _unflatten(t, batch)
     return lambda t: t
 
 
@@ -77,10 +88,12 @@ def hooks(
     store: dict[str, torch.Tensor],
     *,
     dtype: torch.dtype | None = None,
+    batch: tuple[int, int] | None = None,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Register hooks that write the named points into ``store`` (batch axis kept) during a
-    forward. Sites read from the model's output (``logits``) are skipped: the run reads them.
-    All hooks are removed on exit, also when the forward raises."""
+    forward over ``batch = (n_texts, n_positions)`` inputs (given, a module that sees the tokens
+    flattened is read back in that shape). Sites read from the model's output (``logits``) are
+    skipped: the run reads them. All hooks are removed on exit, also when the forward raises."""
     handles: list[torch.utils.hooks.RemovableHandle] = []
     dims = model_dims(model, anatomy) if any(N.site(p).take != "tensor" for p in points) else None
     try:
@@ -90,7 +103,7 @@ def hooks(
                 continue
             layer = N.parse(name)[0]
             module = anatomy.part_module(model, site.part, 0 if layer is None else layer)
-            read = _reader(site, anatomy, dims)
+            read = _reader(site, anatomy, dims, batch)
             if site.hook == "pre":
 
                 def pre(mod, args, kwargs, _n=name, _read=read):

@@ -95,7 +95,7 @@ def forward(
     device = next(model.parameters()).device
     store: dict[str, torch.Tensor] = {}
     with inference_mode(model), attention_for(model, bool(want_patterns)), torch.no_grad():
-        with hooks(model, anatomy, hooked, store, dtype=dtype):
+        with hooks(model, anatomy, hooked, store, dtype=dtype, batch=tuple(input_ids.shape)):
             out = model(
                 input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
                 **kwargs, **model_kwargs,
