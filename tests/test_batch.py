@@ -8,7 +8,7 @@ import torch
 from tiny import tiny_lens
 
 import lmlens
-from lmlens.capture import record_batch
+from lmlens.capture import iter_batches, record_batch
 from lmlens.capture.batch import needs_position_ids, pad, position_ids
 
 TEXTS = [
@@ -79,6 +79,21 @@ def test_record_batch_streams_nothing_padded():
     got = record_batch(lens.model, lens.anatomy, seqs, ["blocks.0.mlp.post"], pad_id=0, batch_size=3)
     assert [g["blocks.0.mlp.post"].shape[0] for g in got] == [len(s) for s in seqs]
     assert all(g["blocks.0.mlp.post"].is_contiguous() for g in got)
+
+
+def test_iter_batches_streams_longest_first_and_checks_at_call_time():
+    lens = tiny_lens("gpt2")
+    seqs = [lens.tokenize(t) for t in TEXTS]
+    with pytest.raises(ValueError, match="max_bytes"):  # raised by the call, not the first next()
+        iter_batches(lens.model, lens.anatomy, seqs, ["blocks.0.resid_post"], pad_id=0, max_bytes=10)
+    batches = list(iter_batches(lens.model, lens.anatomy, seqs, ["blocks.0.resid_post"], pad_id=0, batch_size=2))
+    order = [i for b in batches for i, _ in b]
+    assert sorted(order) == list(range(len(TEXTS))) and [len(b) for b in batches] == [2, 2, 1]
+    assert [len(seqs[i]) for i in order] == sorted((len(s) for s in seqs), reverse=True)
+    for b in batches:
+        for i, tensors in b:
+            single = lens.trace(seqs[i], points="blocks.0.resid_post")["blocks.0.resid_post"]
+            assert float((tensors["blocks.0.resid_post"] - single).abs().max()) <= 1e-5
 
 
 def test_progress_bar_for_many_batches(capsys):

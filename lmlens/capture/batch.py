@@ -137,6 +137,20 @@ def _check_inputs(input_ids: Sequence[torch.Tensor], padding_side: str) -> list[
     return seqs
 
 
+def _plan(model, anatomy, input_ids, points, batch_size, padding_side):
+    """Inputs and points checked, texts grouped: ``(seqs, lengths, batches)``."""
+    seqs = _check_inputs(input_ids, padding_side)
+    require(model, anatomy, points)
+    lengths = [int(s.shape[0]) for s in seqs]
+    return seqs, lengths, length_batches(lengths, batch_size)
+
+
+def _positions(model, anatomy, lengths, batches, side, pad_id) -> bool:
+    """Whether these batches need position_ids (the padding probe; after the budget check)."""
+    padded = any(len({lengths[i] for i in b}) > 1 for b in batches)
+    return padded and needs_position_ids(model, anatomy, side, pad_id)
+
+
 def iter_batches(
     model: nn.Module,
     anatomy: Anatomy,
@@ -150,28 +164,26 @@ def iter_batches(
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     progress: Progress = None,
 ) -> Iterator[list[tuple[int, dict[str, torch.Tensor]]]]:
-    """Yield, batch by batch (longest texts first), ``[(index, name → tensor), ...]``: each text's
-    tensors with no batch axis and no padding positions. ``max_bytes`` bounds one batch."""
-    seqs = _check_inputs(input_ids, padding_side)
-    require(model, anatomy, points)
-    lengths = [int(s.shape[0]) for s in seqs]
-    batches = length_batches(lengths, batch_size)
+    """An iterator over batches (longest texts first), each ``[(index, name → tensor), ...]``:
+    each text's tensors with no batch axis and no padding positions. For corpora: reduce each
+    batch as it comes and keep nothing. ``max_bytes`` bounds one batch; every check runs here,
+    before the first forward."""
+    seqs, lengths, batches = _plan(model, anatomy, input_ids, points, batch_size, padding_side)
     for b in batches:
         check_capture_budget(model, anatomy, points, [lengths[i] for i in b], [list(range(len(b)))],
                              dtype=dtype, max_bytes=max_bytes)
-    yield from _run(model, anatomy, seqs, batches, points, pad_id=pad_id, side=padding_side,
-                    dtype=dtype, progress=progress)
+    positions = _positions(model, anatomy, lengths, batches, padding_side, pad_id)
+    return _run(model, anatomy, seqs, batches, points, pad_id=pad_id, side=padding_side,
+                positions=positions, dtype=dtype, progress=progress)
 
 
-def _run(model, anatomy, seqs, batches, points, *, pad_id, side, dtype, progress):
-    padded_any = any(len({len(seqs[i]) for i in b}) > 1 for b in batches)
-    extra_positions = padded_any and needs_position_ids(model, anatomy, side, pad_id)
+def _run(model, anatomy, seqs, batches, points, *, pad_id, side, positions, dtype, progress):
     axes = {p: N.site(p).position_axes for p in points}
     bar = _bar(progress, len(batches))
     try:
         for b in batches:
             ids, mask = pad([seqs[i] for i in b], pad_id, side)
-            extra = {"position_ids": position_ids(mask)} if extra_positions and not bool(mask.all()) else {}
+            extra = {"position_ids": position_ids(mask)} if positions and not bool(mask.all()) else {}
             store = forward(model, anatomy, ids, mask, points, dtype=dtype, **extra)
             n = ids.shape[1]
             out = []
@@ -208,14 +220,12 @@ def record_batch(
     ``max_bytes`` bounds everything returned plus what the largest batch holds during its forward;
     the check runs before any forward.
     """
-    seqs = _check_inputs(input_ids, padding_side)
-    require(model, anatomy, points)
-    lengths = [int(s.shape[0]) for s in seqs]
-    batches = length_batches(lengths, batch_size)
+    seqs, lengths, batches = _plan(model, anatomy, input_ids, points, batch_size, padding_side)
     check_capture_budget(model, anatomy, points, lengths, batches, dtype=dtype, max_bytes=max_bytes)
+    positions = _positions(model, anatomy, lengths, batches, padding_side, pad_id)
     results: list[dict[str, torch.Tensor] | None] = [None] * len(seqs)
     for done in _run(model, anatomy, seqs, batches, points, pad_id=pad_id, side=padding_side,
-                     dtype=dtype, progress=progress):
+                     positions=positions, dtype=dtype, progress=progress):
         for i, tensors in done:
             results[i] = tensors
     return results  # type: ignore[return-value]
