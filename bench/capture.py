@@ -1,6 +1,6 @@
 """Capture cost on SmolLM2 (30 layers, 9 heads): each capture's time ÷ a plain eager forward.
 
-Columns, per text length T (one torch thread; ratios come from one run, min of interleaved rounds):
+Columns, per text length T (one torch thread; ratios come from one run, median of interleaved rounds):
 
 - plain eager: ``model(input_ids, attention_mask)`` with eager attention (all logits, no capture);
 - capture all: ``lens.trace(ids)``: embed, every pattern, mlp.post, resid_post, logits;
@@ -10,7 +10,8 @@ Columns, per text length T (one torch thread; ratios come from one run, min of i
 - captured: the bytes the capture-all trace holds.
 
 Times are CPU seconds of this process (``time.process_time``): on a machine shared with other
-busy processes they move far less than wall-clock time; wall-clock ratios are printed too.
+busy processes they move far less than wall-clock time; wall-clock ratios are printed too. A ratio
+is the median, over rounds, of the two times measured in the same round.
 Then the peak memory of capturing one layer's pattern at 1,024 tokens, and batched capture: 32
 texts traced one by one vs ``lens.trace_batch`` (when the lens has it).
 
@@ -20,6 +21,7 @@ Run: ``.venv/bin/python bench/capture.py`` (``--no-load`` skips the load times).
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,26 +50,31 @@ def load_times() -> tuple[float, float]:
     return out[0], out[1]
 
 
-def timed(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, tuple[float, float]]:
-    """Each function once per round, in turn; ``name → (min CPU seconds, min wall seconds)``."""
+def timed(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[tuple[float, float]]]:
+    """Each function once per round, in turn; ``name → [(CPU seconds, wall seconds) per round]``."""
     for _ in range(warmup):
         for f in fns.values():
             f()
-    best = {k: (float("inf"), float("inf")) for k in fns}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
             c0, w0 = time.process_time(), time.perf_counter()
             f()
-            c, w = time.process_time() - c0, time.perf_counter() - w0
-            best[k] = (min(best[k][0], c), min(best[k][1], w))
-    return best
+            times[k].append((time.process_time() - c0, time.perf_counter() - w0))
+    return times
+
+
+def ratio(times: dict[str, list[tuple[float, float]]], name: str, base: str, col: int = 0) -> float:
+    """Median over rounds of ``name``'s time ÷ ``base``'s time in the same round (a slow drift in
+    the machine's load cancels; one lucky round does not decide)."""
+    return statistics.median(t[col] / b[col] for t, b in zip(times[name], times[base], strict=True))
 
 
 def capture_table(lens) -> None:
     model = lens.model
     cols = ("capture all", "patterns f16", "resid (sdpa)")
     print(f"{'T':>5} {'plain eager':>12} " + " ".join(f"{c:>13}" for c in cols) + f" {'captured':>10}   wall-clock ratios")
-    for n, rounds in ((16, 7), (64, 5), (256, 4), (1024, 3)):
+    for n, rounds in ((16, 9), (64, 7), (256, 5), (1024, 4)):
         ids = torch.tensor(ids_of_length(lens.tokenizer, n))
         holder = {}
 
@@ -86,10 +93,10 @@ def capture_table(lens) -> None:
             "patterns f16": lambda ids=ids: lens.trace(ids, points="blocks.*.attn.pattern", dtype=torch.float16),
             "resid (sdpa)": lambda ids=ids: lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"]),
         }
-        best = timed(fns, rounds=rounds)
-        cpu0, wall0 = best["plain"]
-        print(f"{n:>5} {cpu0 * 1e3:>10.0f}ms " + " ".join(f"{best[c][0] / cpu0:>12.2f}x" for c in cols)
-              + f" {holder['mib']:>8.1f}MiB   " + " ".join(f"{best[c][1] / wall0:.2f}x" for c in cols))
+        t = timed(fns, rounds=rounds)
+        cpu0 = min(c for c, _ in t["plain"])
+        print(f"{n:>5} {cpu0 * 1e3:>10.0f}ms " + " ".join(f"{ratio(t, c, 'plain'):>12.2f}x" for c in cols)
+              + f" {holder['mib']:>8.1f}MiB   " + " ".join(f"{ratio(t, c, 'plain', 1):.2f}x" for c in cols))
 
 
 def one_pattern_memory(lens, n: int = 1024) -> None:
@@ -114,10 +121,10 @@ def batch_table(lens) -> None:
         "batch_size=8": lambda: lens.trace_batch(seqs, batch_size=8, points=points, progress=False),
         "batch_size=32": lambda: lens.trace_batch(seqs, batch_size=32, points=points, progress=False),
     }
-    best = timed(fns, rounds=3)
-    base = best["one by one"][0]
+    t = timed(fns, rounds=3)
+    base = min(c for c, _ in t["one by one"])
     print(f"batched capture, 32 texts of 16..127 tokens, resid_post of every block: one by one "
-          f"{base:.2f} s CPU; " + "; ".join(f"{k} {v[0] / base:.2f}x" for k, v in best.items() if k != "one by one"))
+          f"{base:.2f} s CPU; " + "; ".join(f"{k} {ratio(t, k, 'one by one'):.2f}x" for k in fns if k != "one by one"))
 
 
 def main() -> None:
@@ -129,7 +136,7 @@ def main() -> None:
     capture_table(lens)
     one_pattern_memory(lens)
     batch_table(lens)
-    print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, CPU time, min of rounds; "
+    print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, CPU time, median of per-round ratios; "
           f"load average {os.getloadavg()[0]:.1f})")
 
 
