@@ -38,6 +38,7 @@ within a block in forward order. ``points=None`` selects the default sites (``em
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -171,17 +172,22 @@ def parse(name: str) -> tuple[int | None, str]:
     >>> parse("blocks.12.mlp.post")
     (12, 'mlp.post')
     """
-    if isinstance(name, str):
-        if name in _BY_KEY and not _BY_KEY[name].per_block:
-            return None, name
-        m = _BLOCK_RE.match(name)
-        if m:
-            return int(m.group(1)), m.group(2)
-    raise ValueError(
-        f"unknown point name {name!r}; valid names are "
-        + ", ".join(repr(s.key) for s in SITES if not s.per_block)
-        + f" and 'blocks.{{i}}.{{site}}' with site in {BLOCK_SITES}"
-    )
+    got = _parse(name) if isinstance(name, str) else None
+    if got is None:
+        raise ValueError(
+            f"unknown point name {name!r}; valid names are "
+            + ", ".join(repr(s.key) for s in SITES if not s.per_block)
+            + f" and 'blocks.{{i}}.{{site}}' with site in {BLOCK_SITES}"
+        )
+    return got
+
+
+@functools.lru_cache(maxsize=8192)  # a capture parses each of its point names several times
+def _parse(name: str) -> tuple[int | None, str] | None:
+    if name in _BY_KEY and not _BY_KEY[name].per_block:
+        return None, name
+    m = _BLOCK_RE.match(name)
+    return (int(m.group(1)), m.group(2)) if m else None
 
 
 def site(name: str) -> Site:

@@ -146,10 +146,11 @@ class Anatomy:
         """True when the anatomy names ``part`` (``"blocks"`` always; ``"head"`` when not base)."""
         return part == "blocks" or getattr(self, part) is not None
 
-    def part_module(self, model: nn.Module, part: str, layer: int) -> nn.Module:
-        """The module of an in-block ``part`` (``"attn"``, ``"mlp_down"``, ...) of block ``layer``;
-        ``"blocks"`` is the block itself. Raises ``MissingPart`` when the anatomy lacks it."""
-        block = self.block_list(model)[layer]
+    def part_module(self, model: nn.Module, part: str, layer: int, *, blocks: nn.ModuleList | None = None) -> nn.Module:
+        """The module of an in-block ``part`` (``"attn"``, ``"mlp_down"``, ...) of block ``layer``
+        (``blocks``: the block list, when the caller has it); ``"blocks"`` is the block itself.
+        Raises ``MissingPart`` when the anatomy lacks the part."""
+        block = (self.block_list(model) if blocks is None else blocks)[layer]
         if part == "blocks":
             return block
         path = getattr(self, part)

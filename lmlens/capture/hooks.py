@@ -96,13 +96,14 @@ def hooks(
     skipped: the run reads them. All hooks are removed on exit, also when the forward raises."""
     handles: list[torch.utils.hooks.RemovableHandle] = []
     dims = model_dims(model, anatomy) if any(N.site(p).take != "tensor" for p in points) else None
+    blocks = anatomy.block_list(model)
     try:
         for name in points:
             site = N.site(name)
             if site.hook == "output":
                 continue
             layer = N.parse(name)[0]
-            module = anatomy.part_module(model, site.part, 0 if layer is None else layer)
+            module = anatomy.part_module(model, site.part, 0 if layer is None else layer, blocks=blocks)
             read = _reader(site, anatomy, dims, batch)
             if site.hook == "pre":
 

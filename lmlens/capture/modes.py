@@ -42,6 +42,9 @@ def inference_mode(model: nn.Module) -> Iterator[None]:
     """``eval()`` for the duration; every submodule's training flag is restored after, also on
     error (a model may be half in training mode on purpose)."""
     modes = [(m, m.training) for m in model.modules()]
+    if not any(t for _, t in modes):  # the usual case: nothing to switch or restore
+        yield
+        return
     model.eval()
     try:
         yield

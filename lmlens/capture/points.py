@@ -27,6 +27,7 @@ from ..anatomy import Anatomy
 from .modes import attention_for, attn_impl, inference_mode
 
 _SOURCES: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
+_AVAILABLE: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
 
 
 def _is_pattern(x, n: int) -> bool:
@@ -70,7 +71,16 @@ def pattern_source(model: nn.Module, anatomy: Anatomy) -> str | None:
 
 def available(model: nn.Module, anatomy: Anatomy) -> tuple[list[str], dict[str, str]]:
     """``(names, unavailable)``: every point ``model`` can give, in forward order, and for each
-    point it cannot, why (the message names the missing part and how to pass it)."""
+    point it cannot, why (the message names the missing part and how to pass it). Found once per
+    model and anatomy."""
+    cache = _AVAILABLE.setdefault(model, {})
+    if anatomy not in cache:
+        cache[anatomy] = _available(model, anatomy)
+    names, why = cache[anatomy]
+    return list(names), dict(why)
+
+
+def _available(model: nn.Module, anatomy: Anatomy) -> tuple[list[str], dict[str, str]]:
     names: list[str] = []
     why: dict[str, str] = {}
     for name in N.all_names(anatomy.n_layers, optional=True):
