@@ -9,9 +9,13 @@ Columns, per text length T (one torch thread; ratios come from one run, median o
   capture switches to SDPA attention);
 - captured: the bytes the capture-all trace holds.
 
-Times are CPU seconds of this process (``time.process_time``): on a machine shared with other
-busy processes they move far less than wall-clock time; wall-clock ratios are printed too. A ratio
-is the median, over rounds, of the two times measured in the same round.
+Times are CPU seconds (user + system) of this process: on a machine shared with other busy
+processes they move far less than wall-clock time; wall-clock ratios are printed too. A ratio is
+the median, over rounds, of the two times measured in the same round. "user CPU" is capture all's
+ratio without system time, and the page faults say why the two differ: at 1,024 tokens eager
+attention's 38 MB temporaries come either from fresh pages (about a million minor faults, seconds
+of system time, for the plain forward as much as for a capture) or from pages the C allocator
+kept from an earlier call, which a capture that keeps 1.5 GB cannot always reuse.
 Then the peak memory of capturing one layer's pattern at 1,024 tokens, and batched capture: 32
 texts traced one by one vs ``lens.trace_batch`` (when the lens has it).
 
@@ -21,6 +25,7 @@ Run: ``.venv/bin/python bench/capture.py`` (``--no-load`` skips the load times).
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,21 +55,27 @@ def load_times() -> tuple[float, float]:
     return out[0], out[1]
 
 
-def timed(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[tuple[float, float]]]:
-    """Each function once per round, in turn; ``name → [(CPU seconds, wall seconds) per round]``."""
+def _usage() -> tuple[float, float, float, int]:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime, time.perf_counter(), r.ru_utime, r.ru_minflt
+
+
+def timed(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[tuple]]:
+    """Each function once per round, in turn; ``name → [(CPU s, wall s, user CPU s, minor page
+    faults) per round]``."""
     for _ in range(warmup):
         for f in fns.values():
             f()
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
+    times: dict[str, list[tuple]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
-            c0, w0 = time.process_time(), time.perf_counter()
+            before = _usage()
             f()
-            times[k].append((time.process_time() - c0, time.perf_counter() - w0))
+            times[k].append(tuple(x - y for x, y in zip(_usage(), before, strict=True)))
     return times
 
 
-def ratio(times: dict[str, list[tuple[float, float]]], name: str, base: str, col: int = 0) -> float:
+def ratio(times: dict[str, list[tuple]], name: str, base: str, col: int = 0) -> float:
     """Median over rounds of ``name``'s time ÷ ``base``'s time in the same round (a slow drift in
     the machine's load cancels; one lucky round does not decide)."""
     return statistics.median(t[col] / b[col] for t, b in zip(times[name], times[base], strict=True))
@@ -73,7 +84,8 @@ def ratio(times: dict[str, list[tuple[float, float]]], name: str, base: str, col
 def capture_table(lens) -> None:
     model = lens.model
     cols = ("capture all", "patterns f16", "resid (sdpa)")
-    print(f"{'T':>5} {'plain eager':>12} " + " ".join(f"{c:>13}" for c in cols) + f" {'captured':>10}   wall-clock ratios")
+    print(f"{'T':>5} {'plain eager':>12} " + " ".join(f"{c:>13}" for c in cols)
+          + f" {'captured':>10}  {'user CPU':>8}  {'page faults plain / all':>24}  wall-clock")
     for n, rounds in ((16, 9), (64, 7), (256, 5), (1024, 4)):
         ids = torch.tensor(ids_of_length(lens.tokenizer, n))
         holder = {}
@@ -94,9 +106,12 @@ def capture_table(lens) -> None:
             "resid (sdpa)": lambda ids=ids: lens.trace(ids, points=["embed", "blocks.*.resid_post", "logits"]),
         }
         t = timed(fns, rounds=rounds)
-        cpu0 = min(c for c, _ in t["plain"])
+        cpu0 = min(r[0] for r in t["plain"])
+        faults = [statistics.median(r[3] for r in t[k]) for k in ("plain", "capture all")]
         print(f"{n:>5} {cpu0 * 1e3:>10.0f}ms " + " ".join(f"{ratio(t, c, 'plain'):>12.2f}x" for c in cols)
-              + f" {holder['mib']:>8.1f}MiB   " + " ".join(f"{ratio(t, c, 'plain', 1):.2f}x" for c in cols))
+              + f" {holder['mib']:>8.1f}MiB  {ratio(t, 'capture all', 'plain', 2):>7.2f}x"
+              + f"  {faults[0]:>11.0f} / {faults[1]:<10.0f}  "
+              + " ".join(f"{ratio(t, c, 'plain', 1):.2f}x" for c in cols))
 
 
 def one_pattern_memory(lens, n: int = 1024) -> None:
@@ -133,8 +148,8 @@ def main() -> None:
         first, second = load_times()
         print(f"load('smollm2'): first {first:.1f} s (GGUF conversion), second {second:.2f} s (cached)")
     lens = lmlens.load("smollm2")
+    one_pattern_memory(lens)  # first: the peak above a fresh process's memory
     capture_table(lens)
-    one_pattern_memory(lens)
     batch_table(lens)
     print(f"({time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, 1 thread, CPU time, median of per-round ratios; "
           f"load average {os.getloadavg()[0]:.1f})")
