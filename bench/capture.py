@@ -137,7 +137,7 @@ def batch_table(lens) -> None:
         "batch_size=32": lambda: lens.trace_batch(seqs, batch_size=32, points=points, progress=False),
     }
     t = timed(fns, rounds=3)
-    base = min(c for c, _ in t["one by one"])
+    base = min(r[0] for r in t["one by one"])
     print(f"batched capture, 32 texts of 16..127 tokens, resid_post of every block: one by one "
           f"{base:.2f} s CPU; " + "; ".join(f"{k} {ratio(t, k, 'one by one'):.2f}x" for k in fns if k != "one by one"))
 
