@@ -120,7 +120,7 @@ def test_budget_refuses_before_any_forward_and_bad_inputs():
             lens.trace_batch("one text")
         with pytest.raises(ValueError, match="no texts"):
             lens.trace_batch([])
-        with pytest.raises(ValueError, match="non-empty"):
+        with pytest.raises(ValueError, match=r"texts\[1\]: text must be a non-empty"):
             lens.trace_batch(["ok", "  "])
         assert calls == []
     finally:

@@ -245,7 +245,12 @@ class LensCore:
         if isinstance(texts, (str, torch.Tensor)) or not isinstance(texts, Sequence):
             raise TypeError(f"texts must be a list of texts or id lists, got {type(texts).__name__}")
         chosen = self._select(points)
-        ids = [self.tokenize(t) for t in texts]
+        ids = []
+        for i, t in enumerate(texts):
+            try:
+                ids.append(self.tokenize(t))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"texts[{i}]: {e}") from None
         pads = (getattr(self.tokenizer, "pad_token_id", None), getattr(self.model.config, "pad_token_id", None),
                 getattr(self.tokenizer, "eos_token_id", None), 0)
         pad = next(p for p in pads if isinstance(p, int))
