@@ -112,7 +112,12 @@ def open_page(
                 r.abort()
 
         page.route("**/*", route)
-        page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
+        def console(m) -> None:
+            if m.type == "error":
+                where = (m.location or {}).get("url") or ""
+                log.console_errors.append(f"{m.text} [{where[:200]}]" if where else m.text)
+
+        page.on("console", console)
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         page.goto(url, wait_until="load")
         if wait_for:

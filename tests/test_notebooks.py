@@ -38,11 +38,13 @@ KERNEL = "lmlens-test-python"
 RINNA_ID = "rinna/japanese-gpt2-medium"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: nbconvert's JupyterLab template without the scripts it loads from a CDN (require.js, MathJax,
-#: mermaid): what is left is the page a reader of an exported notebook gets, offline.
+#: mermaid, and the ipywidgets embed manager it adds when tqdm drew widget progress bars): what is
+#: left is the page a reader of an exported notebook gets, offline.
 OFFLINE_LAB = """{%- extends "lab/index.html.j2" -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 """
 
 
