@@ -17,6 +17,7 @@
 
 const { staticModel } = require("./model.js");
 const { applyTheme, showError } = require("./dom.js");
+const { renderLive } = require("./live.js");
 
 /** Runtime version; equals lmlens.__version__ and js/package.json (a test checks). */
 const version = "0.1.0";
@@ -99,4 +100,14 @@ function mount(root) {
   }
 }
 
-module.exports = { version, render, mount, staticModel };
+/**
+ * Draw a live widget (anywidget's entry point; see live.js): the same `render`, inside a bar
+ * with the widget's inputs and status, drawn again when the kernel sends a new spec.
+ * @param {{model: any, el: HTMLElement}} ctx
+ * @returns {() => void} cleanup
+ */
+function live(ctx) {
+  return renderLive(ctx, render);
+}
+
+module.exports = { version, render, mount, staticModel, live };

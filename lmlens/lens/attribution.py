@@ -11,7 +11,9 @@ import numpy as np
 import torch
 
 from ..capture import Trace, display_tokens
+from ..views.live import LiveActions
 from .defaults import VIEW_MAX_BYTES
+from .live import finish
 
 if TYPE_CHECKING:
     from ..analyses.attribution import AttributionResult
@@ -160,9 +162,11 @@ def _reusable(stored: AttributionResult, method: str, options: dict) -> bool:
             return False
     return True
 
-
-def _attribution_results(lens: LensCore, x: Any, methods: list[str], target: Any, options: dict):
-    inputs = _attribution_inputs(lens, x, target)
+def _attribution_results(lens: LensCore, inputs: dict, methods: list[str], options: dict,
+                         *, live: bool = False) -> dict[str, AttributionResult]:
+    """Each method's result for ``inputs``' targets: reused from the lens' store when
+    ``generate`` computed it, else computed (and stored). ``live``: only the last target is
+    computed (nothing stored; a live widget computes the others on click)."""
     trace: Trace | None = inputs["trace"]
     store = lens.stored_attributions(trace) if trace is not None else {}
     results: dict[str, AttributionResult] = {}
@@ -170,13 +174,41 @@ def _attribution_results(lens: LensCore, x: Any, methods: list[str], target: Any
         old = store.get(m)
         if old is not None and _reusable(old, m, options):
             results[m] = old
+        elif live:
+            results[m] = _attribute(lens, {**inputs, "positions": inputs["positions"][-1:]}, m, options)
         else:
             results[m] = store[m] = _attribute(lens, inputs, m, options)
-    if trace is not None:  # the view can switch to any other method computed for this trace
+    if trace is not None and not live:  # the view can switch to any other method computed for this trace
         for m, r in store.items():
             results.setdefault(m, r)
     return results
 
+
+def _live_actions(lens: LensCore, inputs: dict, results: dict[str, AttributionResult],
+                  methods: list[str], options: dict, build) -> LiveActions:
+    """The action ``"attribute"``: a clicked position's attribution, computed for every method
+    shown (with the same options) and merged with the targets computed so far; any token with a
+    prefix may be asked for. ``build(results, focus)`` makes the view."""
+    from ..analyses.attribution import merge_targets
+
+    state = {m: results[m] for m in methods}
+    inputs = {k: v for k, v in inputs.items() if k != "trace"}  # hold no trace
+    n = int(inputs["ids"].shape[0])
+    opts = {**options, "progress": False}
+
+    def attribute(position: int) -> View:
+        if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position < n:
+            raise ValueError(f"position must be a token position in [1, {n}) (a token after the "
+                             f"first), got {position!r}")
+        for m, r in state.items():
+            if position not in r.target_positions:
+                one = _attribute(lens, {**inputs, "positions": np.array([position])}, m, opts)
+                state[m] = merge_targets([r, one])
+        return build(state, position).with_live_actions(actions)
+
+    actions = LiveActions({"attribute": attribute},
+                          info={"attribute": {"positions": list(range(1, n))}})
+    return actions
 
 # ---- public ----------------------------------------------------------------------------
 
@@ -198,6 +230,7 @@ def attribution(
     progress: bool | None = None,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> View:
     """Which input tokens a prediction leans on: gradient attribution on the input embeddings
     against the log-probability of each target token (ecco's hover view + a target × source
@@ -230,6 +263,10 @@ def attribution(
             of the scores are under ``tol`` × |f(x) − f(baseline)| (or ``max_steps``, default
             87, is reached); ``result.steps`` says how many each target took.
         progress: tqdm bar (None: only for runs that last more than a few seconds).
+        live: return a live widget (``view.live()``) that computes only the last target up front;
+            clicking any other token computes its attribution in the kernel (equal to the
+            batched one). Without it, ``view.live()`` on the returned view does the same on top
+            of the targets already computed.
 
     DeepLift uses rules for every non-linearity (rescale for SiLU/GELU, Shapley for gated
     products, AttnLRP's held scale for the norms, a bounded rule for softmax), so its
@@ -253,11 +290,17 @@ def attribution(
         "internal_batch_size": internal_batch_size, "progress": progress,
         "attr_target": attr_target, "tol": tol, "max_steps": max_steps,
     }
-    results = _attribution_results(lens, x, methods, target, options)
-    ordered = [results[m] for m in methods] + [r for m, r in results.items() if m not in methods]
-    if group == "word":
-        ordered = [r.by_word() for r in ordered]
-    return attribution_view(ordered, max_bytes=max_bytes, theme=theme)
+    inputs = _attribution_inputs(lens, x, target)
+    results = _attribution_results(lens, inputs, methods, options, live=live)
+
+    def build(by_method: Mapping[str, AttributionResult], focus: int | None = None) -> View:
+        ordered = [by_method[m] for m in methods] + [r for m, r in by_method.items() if m not in methods]
+        if group == "word":
+            ordered = [r.by_word() for r in ordered]
+        return attribution_view(ordered, max_bytes=max_bytes, theme=theme, focus=focus)
+
+    view = build(results)
+    return finish(view, _live_actions(lens, inputs, results, methods, options, build), live)
 
 
 def parse_attribution(

@@ -13,6 +13,7 @@ import torch
 
 from ..capture import Trace
 from .defaults import VIEW_MAX_BYTES
+from .live import finish, rerun_actions
 
 if TYPE_CHECKING:
     from ..views.figure_view import FigureView
@@ -51,26 +52,37 @@ def rankings(
     *,
     target: str | Sequence[int] | np.ndarray = "output",
     topk: int = 5,
+    layers: Sequence[int | str] | None = None,
     progress=None,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> FigureView:
     """Logit lens: a layer × token grid of the rank (1 = top) of each position's target at
     every layer, coloured on a log scale; hover a cell for its top-``topk``, toggle to
     probabilities. ``target="output"`` (default) ranks the token the model finally outputs
     at each position (as ecco); ``"next"`` the actual next token; ``"input"`` the token
-    itself (masked LMs). ``view.result`` is a ``RankingsResult``; ``view.figure()`` a
+    itself (masked LMs). ``layers``: which layers (indices, 0 = embeddings and i + 1 = block i,
+    or names; default all). ``view.result`` is a ``RankingsResult``; ``view.figure()`` a
     matplotlib figure.
 
+    ``live=True`` returns the view as a live widget (``view.live()``): a text box and a layer
+    range above it re-run the lens in the kernel.
+
     >>> lens.rankings("The capital of France is").save_html("rankings.html")  # doctest: +SKIP
+    >>> lens.rankings("The capital of France is", live=True)  # doctest: +SKIP
     """
     from ..analyses.logit_lens import rankings as compute
     from ..views.rankings import rankings_view
 
     trace = _lens_trace(lens, x)
-    p = _progress(trace, (trace.n_layers + 1) * trace.n_positions, progress)
-    result = compute(trace, target=target, topk=topk, progress=p)
-    return rankings_view(result, max_bytes=max_bytes, theme=theme)
+    n_layers = trace.n_layers + 1 if layers is None else (1 if isinstance(layers, (str, int)) else len(layers))
+    p = _progress(trace, n_layers * trace.n_positions, progress)
+    result = compute(trace, target=target, topk=topk, layers=layers, progress=p)
+    view = rankings_view(result, max_bytes=max_bytes, theme=theme)
+    options = {"topk": topk, "progress": False, "max_bytes": max_bytes, "theme": theme,
+               **({"target": target} if isinstance(target, str) else {})}
+    return finish(view, rerun_actions(lens, rankings, x, options, layers=layers, with_layers=True), live)
 
 
 def rankings_watch(
@@ -82,12 +94,14 @@ def rankings_watch(
     topk: int = 5,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> FigureView:
     """Logit lens for chosen tokens: the rank and probability of each word or id in
     ``watch`` at every layer, at ``position`` (-1: the last; for a causal LM, what comes
     after the text), one line per token. A word that splits into several tokens is watched
     by its first token, and the view says so. ``watch=None`` watches the model's final top 3
-    there. ``view.result`` is a ``RankingsWatchResult``.
+    there. ``view.result`` is a ``RankingsWatchResult``. ``live=True``: a live widget with a
+    text box that re-runs it (same watched tokens and position).
 
     >>> lens.rankings_watch("The keys to the cabinet", watch=[" is", " are"])  # doctest: +SKIP
     """
@@ -109,7 +123,10 @@ def rankings_watch(
     ids, labels, notes = resolve_watch(lens.tokenizer, watch, trace.readout.d_vocab)
     result = compute(trace, watch=ids, position=position, labels=labels, notes=notes,
                      topk=topk, progress=False)
-    return watch_view(result, max_bytes=max_bytes, theme=theme)
+    view = watch_view(result, max_bytes=max_bytes, theme=theme)
+    options = {"watch": [int(i) for i in ids], "position": position, "topk": topk,
+               "max_bytes": max_bytes, "theme": theme}
+    return finish(view, rerun_actions(lens, rankings_watch, x, options), live)
 
 
 def layer_predictions(
@@ -122,11 +139,13 @@ def layer_predictions(
     progress=None,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> FigureView:
     """Logit lens, per layer: the top-``topk`` tokens and their probabilities at every layer
     (``layers``: indices, 0 = embeddings and i + 1 = block i, or names), at ``position``;
     click another token in the view to move. ``view.result`` is a
-    ``LayerPredictionsResult``.
+    ``LayerPredictionsResult``. ``live=True``: a live widget whose text box and layer range
+    re-run it in the kernel.
 
     >>> lens.layer_predictions("The capital of France is", position=-1, topk=10)  # doctest: +SKIP
     """
@@ -140,4 +159,8 @@ def layer_predictions(
         n_layers = 1 if isinstance(layers, (str, int)) else len(layers)
     p = _progress(trace, n_layers * trace.n_positions, progress)
     result = compute(trace, position=position, topk=topk, layers=layers, progress=p)
-    return layer_predictions_view(result, max_bytes=max_bytes, theme=theme)
+    view = layer_predictions_view(result, max_bytes=max_bytes, theme=theme)
+    options = {"position": position, "topk": topk, "progress": False, "max_bytes": max_bytes,
+               "theme": theme}
+    return finish(view, rerun_actions(lens, layer_predictions, x, options, layers=layers,
+                                      with_layers=True), live)

@@ -9,6 +9,7 @@ import torch
 
 from ..capture import Trace
 from .defaults import VIEW_MAX_BYTES
+from .live import finish, rerun_actions
 
 if TYPE_CHECKING:
     from ..views import View
@@ -22,10 +23,12 @@ def predictions(
     topk: int = 10,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> View:
     """The text as tokens tinted by the probability the model gave each; hover or click a
     token for the model's top-``topk`` predictions there. ``view.result`` is a
-    ``PredictionsResult`` (see ``lmlens.analyses.predictions``).
+    ``PredictionsResult`` (see ``lmlens.analyses.predictions``). ``live=True``: a live widget
+    with a text box that re-runs it in the kernel.
 
     >>> lens.predictions("The capital of France is").save_html("p.html")  # doctest: +SKIP
     """
@@ -34,4 +37,6 @@ def predictions(
 
     lens.require_unembedding("predictions")
     trace = lens.as_trace(x, points=["logits"])
-    return predictions_view(compute(trace, topk=topk), max_bytes=max_bytes, theme=theme)
+    view = predictions_view(compute(trace, topk=topk), max_bytes=max_bytes, theme=theme)
+    options = {"topk": topk, "max_bytes": max_bytes, "theme": theme}
+    return finish(view, rerun_actions(lens, predictions, x, options), live)

@@ -110,8 +110,10 @@ def _method_spec(r: AttributionResult) -> dict:
     }
 
 
-def to_spec(results: Sequence[AttributionResult], *, limit: int | None = None) -> dict:
-    """The spec of ``results`` (one per method, same targets) for the first ``limit`` targets.
+def to_spec(results: Sequence[AttributionResult], *, limit: int | None = None,
+            focus: int | None = None) -> dict:
+    """The spec of ``results`` (one per method, same targets) for the first ``limit`` targets;
+    ``focus``: the position of a target the view shows pinned first.
 
     >>> spec = to_spec([result])  # doctest: +SKIP
     >>> spec["kind"], [m["name"] for m in spec["methods"]]  # doctest: +SKIP
@@ -132,6 +134,7 @@ def to_spec(results: Sequence[AttributionResult], *, limit: int | None = None) -
         "grouping": first.grouping,
         "n_targets": total,
         "methods": [_method_spec(r) for r in cut],
+        **({} if focus is None else {"focus": int(focus)}),
     }
 
 
@@ -163,11 +166,13 @@ def attribution_view(
     *,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     theme: str = "auto",
+    focus: int | None = None,
 ) -> View:
     """The attribution view of one result or of several (one per method, same targets and
     grouping; the first is shown first and is ``view.result``).
 
-    Over ``max_bytes`` the view shows the first targets that fit and says so.
+    Over ``max_bytes`` the view shows the first targets that fit and says so. ``focus``: the
+    position of a target to show pinned first (a live widget's newly computed one).
 
     >>> view = attribution_view([ig_result, saliency_result])  # doctest: +SKIP
     >>> view.result.method  # doctest: +SKIP
@@ -176,7 +181,7 @@ def attribution_view(
     results = _check(results)
 
     def build(m: int) -> View:
-        spec = to_spec(results, limit=m)
+        spec = to_spec(results, limit=m, focus=focus)
         return View(spec, results[0], fallback=_fallback(_cut(results[0], m)),
                     max_bytes=max_bytes, theme=theme)
 

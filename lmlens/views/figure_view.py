@@ -35,8 +35,9 @@ class FigureView(View):
 
     def with_notice(self, text: str) -> FigureView:
         v = super().with_notice(text)
-        return FigureView(v.spec, v.result, figure=self._figure_fn, fallback=self._fallback,
-                          max_bytes=self.max_bytes)
+        out = FigureView(v.spec, v.result, figure=self._figure_fn, fallback=self._fallback,
+                         max_bytes=self.max_bytes)
+        return out.with_live_actions(self.live_actions)
 
 
 def layer_label(name: str) -> str:

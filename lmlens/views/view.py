@@ -20,10 +20,13 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._budget import DEFAULT_MAX_BYTES, check_max_bytes, check_size
 from ._html import _JSON_KWARGS, check_spec, render_fragment, render_page
+
+if TYPE_CHECKING:
+    from .live import LiveActions
 
 THEMES = ("auto", "light", "dark")
 
@@ -79,6 +82,7 @@ class View:
         self._result = result
         self._fallback = dict(fallback or {})
         self._max_bytes = check_max_bytes(max_bytes)
+        self._live_actions: LiveActions | None = None
 
     # ---- data ---------------------------------------------------------------------------
     @property
@@ -105,7 +109,40 @@ class View:
         """A copy of this view that shows ``text`` as a notice (e.g. "showing the first ...")."""
         spec = copy.deepcopy(self._spec)
         spec["notices"] = [*spec.get("notices", []), str(text)]
-        return View(spec, self._result, fallback=self._fallback, max_bytes=self._max_bytes)
+        out = View(spec, self._result, fallback=self._fallback, max_bytes=self._max_bytes)
+        out._live_actions = self._live_actions
+        return out
+
+    # ---- live ---------------------------------------------------------------------------
+    @property
+    def live_actions(self) -> LiveActions | None:
+        """What a live widget of this view can ask the kernel (set by the lens method that built
+        it), or None: such a widget draws the same view and computes nothing."""
+        return self._live_actions
+
+    def with_live_actions(self, actions: LiveActions | None) -> View:
+        """A copy of this view carrying ``actions`` (``lmlens.views.live.LiveActions``)."""
+        from .live import LiveActions
+
+        if actions is not None and not isinstance(actions, LiveActions):
+            raise TypeError(f"actions must be LiveActions or None, got {type(actions).__name__}")
+        out = copy.copy(self)
+        out._live_actions = actions
+        return out
+
+    def live(self):
+        """This view as a live widget (anywidget): drawn by the same JS runtime, and computing in
+        the kernel what the view asks for (a clicked token's attribution, a re-run with new text
+        or layers). Its last state stays in the notebook's widget state and in ``save_html``.
+        Needs ``pip install 'lmlens[widget]'``.
+
+        >>> w = lens.attribution("The capital of France is").live()  # doctest: +SKIP
+        >>> w.call("attribute", position=2).result.target_positions  # doctest: +SKIP
+        array([2, 6])
+        """
+        from .live import live_widget
+
+        return live_widget(self)
 
     # ---- HTML ---------------------------------------------------------------------------
     def _fragment(self, *, runtime: bool = True, check: bool = True) -> str:

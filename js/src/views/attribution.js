@@ -10,6 +10,11 @@
  * target × source heatmap of every step; hovering a cell reads it, clicking a row pins that
  * target. Integrated gradients show their convergence delta; DeepLift shows its note.
  *
+ * Live (a widget whose kernel offers the action "attribute", ui/live.js): every other token that
+ * may be a target (`positions` in the action's info) is marked (dotted underline); a click asks
+ * the kernel for that target's attribution, and the new spec comes back with it added and
+ * `focus` on it, which is then shown pinned. The chosen method and scores stay across redraws.
+ *
  * Spec (kind "attribution", version 1), written by lmlens/views/attribution.py:
  *   tokens: string[n]                 display strings of the whole sequence
  *   generated: uint8 [n]              1 where lens.generate produced the token
@@ -22,6 +27,7 @@
  *              delta: float32 [m] | null, baseline_values: float32 [m] | null f(baseline),
  *              note, params}]
  *   n_targets (before any size-budget cut), model_name, title, summary, notices: string[]
+ *   focus: int (optional)            position of a target to show pinned first
  */
 
 const { decode, row } = require("../decode.js");
@@ -37,6 +43,7 @@ const { detailPanel } = require("../ui/detail.js");
 const { legend } = require("../ui/legend.js");
 const { segmented } = require("../ui/switch.js");
 const { viewHeader, controls } = require("../ui/header.js");
+const { liveAction, request } = require("../ui/live.js");
 
 /** Highest spec version this module reads. */
 const VERSION = 1;
@@ -98,8 +105,16 @@ function read(model) {
     if (p < 0 || p >= n) throw new Error(`attribution spec: target position ${p} outside ${n} tokens`);
     targetOf[p] = j;
   });
+  const live = liveAction(model, "attribute");
+  /** positions a click may ask the kernel to attribute (live widgets only) */
+  const askable = new Uint8Array(n);
+  if (live && Array.isArray(live.positions)) {
+    for (const p of live.positions) if (p >= 1 && p < n && targetOf[p] < 0) askable[p] = 1;
+  }
+  const focus = Number(model.get("focus"));
   return {
-    tokens, n, targets, m, s, methods, sourceOf, spanStart, spanText, targetOf,
+    tokens, n, targets, m, s, methods, sourceOf, spanStart, spanText, targetOf, askable,
+    focusTarget: Number.isInteger(focus) && focus >= 0 && focus < n ? targetOf[focus] : -1,
     generated: arrOf(model, "generated", [n]).data,
     logprobs: arrOf(model, "target_logprobs", [m]).data,
     total: model.get("n_targets") || m,
@@ -115,18 +130,20 @@ function render({ model, el }) {
   const d = read(model);
   const { tokens, n, targets, m, s, methods, sourceOf, spanStart, targetOf } = d;
   return mountView(el, "lm-attribution", ({ view, listen }) => {
-    let mi = 0;
+    // the method and scores chosen stay when a live widget draws a new spec
+    let mi = Math.max(0, methods.findIndex((mm) => mm.name === model.get("ui_method")));
     /** @type {"share"|"signed"} */
-    let mode = "share";
+    let mode = model.get("ui_mode") === "signed" ? "signed" : "share";
     let hoverSource = -1;
 
     const scale = legend(SCALES.share);
     const { nodes, setMeta } = viewHeader(model, { title: "Input attribution", meta: [], legend: scale.el });
     const methodSwitch = segmented({
-      label: "method", showLabel: true, listen, value: methods[0].name,
+      label: "method", showLabel: true, listen, value: methods[mi].name,
       options: methods.map((mm) => /** @type {[string, string]} */ ([mm.name, mm.label])),
       onChange(v) {
         mi = Math.max(0, methods.findIndex((mm) => mm.name === v));
+        model.set("ui_method", v);
         updateHeader();
         pin.redraw();
       },
@@ -139,6 +156,7 @@ function render({ model, el }) {
       ],
       onChange(v) {
         mode = v === "signed" ? "signed" : "share";
+        model.set("ui_mode", mode);
         updateHeader();
         pin.redraw();
       },
@@ -158,11 +176,28 @@ function render({ model, el }) {
       },
     });
     for (const p of targets) strip.spans[p].classList.add("lm-target");
+    const anyAskable = d.askable.some((a) => a > 0);
+    for (let i = 0; i < n; i++) {
+      if (d.askable[i]) {
+        strip.spans[i].classList.add("lm-askable");
+        strip.spans[i].title = "click: compute this token's attribution in the kernel";
+      }
+    }
+    // live: a click on another token asks the kernel for its attribution
+    listen.on(strip.el, "click", (/** @type {Event} */ e) => {
+      const t = e.target instanceof Element ? e.target.closest(".lm-tok") : null;
+      const i = t && strip.el.contains(t) ? Number(t.getAttribute("data-i")) : -1;
+      if (i < 0 || !d.askable[i] || strip.spans[i].classList.contains("lm-asked")) return;
+      strip.spans[i].classList.add("lm-asked");
+      request(model, "attribute", { position: i }, `the attribution of “${visibleToken(tokens[i])}”`);
+    });
     const self = h("div", { className: "lm-self" });
     const topList = h("div", { className: "lm-top" });
     const foot = h("div", { className: "lm-foot" });
     const detail = detailPanel({
-      listen, pin, scope: view, status: "hover a target token (underlined) · click to pin", children: [self, topList, foot],
+      listen, pin, scope: view, children: [self, topList, foot],
+      status: anyAskable ? "hover a target token (underlined) · click to pin · click any other token to compute its attribution"
+        : "hover a target token (underlined) · click to pin",
     });
 
     const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
@@ -373,7 +408,8 @@ function render({ model, el }) {
     });
 
     updateHeader();
-    if (m > 0) pin.hover(m - 1);
+    if (d.focusTarget >= 0) pin.toggle(d.focusTarget);
+    else if (m > 0) pin.hover(m - 1);
   });
 }
 

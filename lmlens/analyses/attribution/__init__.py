@@ -20,6 +20,7 @@ from .attributions import Attributions
 from .batched import ATTR_TARGETS, TargetFunctions, gradients_on_inputs_only
 from .core import attribute, baseline_embeddings, check_method, greedy_next_token
 from .masked import MaskedTargetFunctions
+from .merge import merge_targets
 from .methods import (
     METHOD_FUNCTIONS,
     attnlrp,
@@ -53,5 +54,6 @@ __all__ = [
     "group_sources",
     "input_x_gradient",
     "integrated_gradients",
+    "merge_targets",
     "saliency",
 ]

@@ -161,6 +161,8 @@ def attribute(
         raise ValueError(f"attr_target must be one of {list(ATTR_TARGETS)}, got {attr_target!r}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(ids, np.ndarray) and not ids.flags.writeable:  # results hold read-only arrays
+        ids = ids.copy()
     ids_t = torch.as_tensor(ids, dtype=torch.long).flatten().cpu()
     n_tokens = int(ids_t.numel())
     pos = np.asarray(target_positions, dtype=np.int64).reshape(-1)

@@ -7,7 +7,7 @@ torch.Size([5, 49152])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -125,6 +125,18 @@ def _layer_index(layer: object, names: list[str]) -> int:
                          f"(0 = embeddings, i + 1 = block i; -{len(names)}..-1 from the end)")
     return int(layer) % len(names)
 
+
+
+def select_layers(layers: object, names: list[str]) -> list[int]:
+    """Sorted, distinct indices into ``names`` for ``layers`` (None: all; an index, a name, or a
+    non-empty list of them; 0 = embeddings, i + 1 = block i, negative from the end)."""
+    if layers is None:
+        return list(range(len(names)))
+    if isinstance(layers, (str, int, np.integer)):
+        layers = [layers]
+    if not isinstance(layers, (Sequence, np.ndarray)) or len(layers) == 0:
+        raise TypeError(f"layers must be None or a non-empty list of layer indices/names, got {layers!r}")
+    return sorted({_layer_index(x, names) for x in layers})
 
 
 def _output_ids(trace: Trace, final: torch.Tensor | None, positions: list[int]) -> list[int]:

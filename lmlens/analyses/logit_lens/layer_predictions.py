@@ -18,11 +18,11 @@ from .common import (
     _common,
     _decode,
     _final,
-    _layer_index,
     _layers,
     _strings,
     check_int,
     check_position,
+    select_layers,
 )
 from .decode import DEFAULT_CHUNK_BYTES
 from .result import LayerPredictionsResult
@@ -59,14 +59,7 @@ def layer_predictions(
     n = trace.n_positions
     pos = check_position(position, n)
     names, hidden = _layers(trace)
-    if layers is None:
-        chosen = list(range(len(names)))
-    else:
-        if isinstance(layers, (str, int, np.integer)):
-            layers = [layers]
-        if not isinstance(layers, (Sequence, np.ndarray)) or len(layers) == 0:
-            raise TypeError(f"layers must be None or a non-empty list of layer indices/names, got {layers!r}")
-        chosen = sorted({_layer_index(x, names) for x in layers})
+    chosen = select_layers(layers, names)
     notes: list[str] = []
     last = len(names) - 1
     final = _final(trace, notes) if last in chosen else None

@@ -23,6 +23,7 @@ from .common import (
     _output_ids,
     _strings,
     check_int,
+    select_layers,
 )
 from .decode import DEFAULT_CHUNK_BYTES
 from .result import RankingsResult
@@ -33,6 +34,7 @@ def rankings(
     *,
     target: str | Sequence[int] | np.ndarray = "output",
     topk: int = 5,
+    layers: Sequence[int | str] | int | str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: Progress = None,
 ) -> RankingsResult:
@@ -46,6 +48,9 @@ def rankings(
             (causal LMs; the last position has none and uses the output); ``"input"``: the token
             at the position itself (natural for masked LMs); or ``n_positions`` token ids.
         topk: top tokens kept per cell (``top_ids``, for hovering).
+        layers: which layers (default all): indices into ``layer_names(trace)`` (0 = embeddings,
+            i + 1 = block i, negative from the end) or names. The targets do not depend on it
+            (``"output"`` is still the model's final top token).
         chunk_bytes: memory for one chunk of logits; bounds the extra memory used.
         progress: tqdm bar: True, False, None (when the work is large), or a tqdm-like class.
 
@@ -55,7 +60,8 @@ def rankings(
     """
     trace = _check_trace(trace)
     topk = check_int("topk", topk)
-    names, layers = _layers(trace)
+    names, hidden = _layers(trace)
+    chosen = select_layers(layers, names)
     notes: list[str] = []
     final = _final(trace, notes)
     n = trace.n_positions
@@ -86,15 +92,18 @@ def rankings(
         if int(given.min()) < 0 or int(given.max()) >= d_vocab:
             raise ValueError(f"target ids must lie in [0, {d_vocab}), got {int(given.min())}..{int(given.max())}")
         targets, mode = given[:, None], "given"
-    out = _decode(trace, layers, targets=targets, topk=topk, final=final,
-                  chunk_bytes=chunk_bytes, progress=progress)
+    has_last = chosen[-1] == len(names) - 1
+    if not has_last and isinstance(targets, str):  # "output" without the last layer: its ids
+        targets = torch.tensor(_output_ids(trace, final, list(range(n))), dtype=torch.long)[:, None]
+    out = _decode(trace, [hidden[i] for i in chosen], targets=targets, topk=topk,
+                  final=final if has_last else None, chunk_bytes=chunk_bytes, progress=progress)
     token_ids = out.target_ids[:, 0].astype(np.int64)
     if trace.kind == "masked" and mode == "output":
         notes.append("masked LM: each position predicts its own token, which it can see")
     return RankingsResult(
         ranks=out.ranks[:, :, 0], probs=np.exp(out.logprobs[:, :, 0]),
         token_ids=token_ids, top_ids=out.top_ids, top_probs=np.exp(out.top_logprobs),
-        layer_names=tuple(names), strings=_strings(trace, token_ids, out.top_ids),
+        layer_names=tuple(names[i] for i in chosen), strings=_strings(trace, token_ids, out.top_ids),
         target=mode, notes=tuple(notes), **_common(trace),
     )
 
