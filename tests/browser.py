@@ -125,3 +125,20 @@ def open_page(
         yield page, log
     finally:
         ctx.close()
+
+
+#: Every view root on the page has either drawn its mount point or shown its error box.
+SETTLED = """() => [...document.querySelectorAll(".lmlens-root")].every((r) =>
+  !r.querySelector(":scope > .lmlens-mount").hidden || !r.querySelector(":scope > .lmlens-error").hidden)"""
+
+
+def assert_mounted(root, kind: str) -> None:
+    """The view root (a Playwright locator) of ``kind`` drew: its mount point is visible and holds
+    a view taller than 50 px; the fallback and the error box are hidden."""
+    assert root.get_attribute("data-lmlens-kind") == kind
+    error = root.locator(":scope > .lmlens-error")
+    assert error.is_hidden(), f"{kind} view: {error.inner_text()}"
+    mount = root.locator(":scope > .lmlens-mount")
+    assert mount.is_visible() and mount.locator(".lm-view").count() >= 1, kind
+    assert mount.evaluate("e => e.getBoundingClientRect().height") > 50, kind
+    assert root.locator(":scope > .lmlens-fallback").is_hidden(), kind

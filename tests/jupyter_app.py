@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browser import CHROMIUM_ARGS, chromium_path  # noqa: F401  (re-exported for the tests)
+from browser import PageLog
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "lmlens-live-test"
@@ -241,17 +241,11 @@ def jupyter_server(app: str, root: Path, *, settings: dict | None = None) -> Ite
 
 
 @dataclass
-class PageLog:
-    """What the page did: requests outside the server (aborted), console errors, page errors."""
+class ServerPageLog(PageLog):
+    """``PageLog`` (``requests``: those outside the server, aborted; console and page errors),
+    plus the size of every websocket frame the page received (kernel messages)."""
 
-    outside: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
     frames_received: list[int] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[str]:
-        return self.console_errors + self.page_errors
 
 
 def is_local(url: str, port: int) -> bool:
@@ -263,9 +257,9 @@ def is_local(url: str, port: int) -> bool:
 
 @contextmanager
 def open_notebook(browser, server: Server, path: str, *, color_scheme: str = "light",
-                  viewport: tuple[int, int] = (1280, 900)) -> Iterator[tuple[object, PageLog]]:
+                  viewport: tuple[int, int] = (1280, 900)) -> Iterator[tuple[object, ServerPageLog]]:
     """Open ``path`` in ``server``'s front end in a fresh context; yield ``(page, log)``."""
-    log = PageLog()
+    log = ServerPageLog()
     ctx = browser.new_context(color_scheme=color_scheme,
                               viewport={"width": viewport[0], "height": viewport[1]})
     ctx.set_default_timeout(PAGE_TIMEOUT)
@@ -276,7 +270,7 @@ def open_notebook(browser, server: Server, path: str, *, color_scheme: str = "li
             if is_local(r.request.url, server.port):
                 r.continue_()
             else:
-                log.outside.append(r.request.url)
+                log.requests.append(r.request.url)
                 r.abort()
 
         ctx.route("**/*", route)
@@ -290,7 +284,7 @@ def open_notebook(browser, server: Server, path: str, *, color_scheme: str = "li
 
         def on_ws(ws) -> None:
             if not is_local(ws.url, server.port):
-                log.outside.append(ws.url)
+                log.requests.append(ws.url)
             ws.on("framereceived", lambda payload: log.frames_received.append(
                 len(payload) if isinstance(payload, (bytes, str)) else 0))
 
@@ -362,3 +356,30 @@ def save(page) -> None:
         "() => { const w = window.jupyterapp.shell.currentWidget; return w && !w.context.model.dirty; }",
         timeout=60_000,
     )
+
+
+def cell(page, i: int):
+    """The ``i``-th cell of the open notebook."""
+    return page.locator(".jp-Notebook .jp-Cell").nth(i)
+
+
+def stdout_json(page, i: int) -> dict:
+    """The last line of cell ``i``'s printed output, read as JSON (the cell has run)."""
+    out = cell(page, i).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
+    if out.count() == 0:
+        shown = cell(page, i).locator(".jp-OutputArea").inner_text()
+        raise AssertionError(f"cell {i} printed nothing; its output:\n{shown[-3000:]}")
+    return json.loads(out.last.inner_text().strip().splitlines()[-1])
+
+
+def kernel_json(page, source: str, index: int) -> dict:
+    """Insert a cell running ``source`` (which prints one JSON line) at ``index``, run it, and
+    return what it printed."""
+    page.evaluate(
+        """([i, src]) => { const nb = window.jupyterapp.shell.currentWidget.content;
+             nb.model.sharedModel.insertCell(i, {cell_type: 'code', source: src});
+             nb.activeCellIndex = i; }""",
+        [index, source],
+    )
+    run_cell(page, index)
+    return stdout_json(page, index)

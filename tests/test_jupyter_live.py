@@ -27,10 +27,12 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import chromium
+from browser import SETTLED, assert_mounted, chromium
 from jupyter_app import (
+    cell,
     command,
     jupyter_server,
+    kernel_json,
     notebook_json,
     open_notebook,
     run_all,
@@ -62,9 +64,6 @@ LIVE_ATTR, LIVE_RANK = 6, 7
 #: Notebook 7.6.5's own page throws this while loading its settings (also on its empty tree
 #: page, without lmlens); it is allowed only before any cell runs.
 FRONT_END_NOISE = re.compile(r"Cannot read properties of undefined \(reading 'schema'\)")
-#: Every view root has either drawn its mount point or shown its error box.
-SETTLED = """() => [...document.querySelectorAll(".lmlens-root")].every((r) =>
-  !r.querySelector(":scope > .lmlens-mount").hidden || !r.querySelector(":scope > .lmlens-error").hidden)"""
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +81,6 @@ def shot(page, name: str, target=None) -> None:
             target.scroll_into_view_if_needed(timeout=10_000)
             page.wait_for_timeout(300)
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
-
-
-def cell(page, i: int):
-    return page.locator(".jp-Notebook .jp-Cell").nth(i)
 
 
 def listeners(cdp, expression: str, depth: int = 0) -> int:
@@ -110,27 +105,7 @@ def globals_of(page) -> set[str]:
 def check_mounted(page, i: int, kind: str) -> None:
     root = cell(page, i).locator(".lmlens-root")
     assert root.count() == 1, f"cell {i}: {root.count()} lmlens roots"
-    assert root.get_attribute("data-lmlens-kind") == kind
-    error = root.locator(":scope > .lmlens-error")
-    assert error.is_hidden(), f"{kind}: {error.inner_text()}"
-    mount = root.locator(":scope > .lmlens-mount")
-    assert mount.is_visible() and mount.locator(".lm-view").count() >= 1, kind
-    assert mount.evaluate("e => e.getBoundingClientRect().height") > 50, kind
-    assert root.locator(":scope > .lmlens-fallback").is_hidden(), kind
-
-
-def kernel_json(page, source: str, index: int) -> dict:
-    """Run ``source`` (which prints one JSON line) in a new cell at ``index``; its output."""
-    page.evaluate(
-        """([i, src]) => { const nb = window.jupyterapp.shell.currentWidget.content;
-             nb.model.sharedModel.insertCell(i, {cell_type: 'code', source: src});
-             nb.activeCellIndex = i; }""",
-        [index, source],
-    )
-    run_cell(page, index)
-    out = cell(page, index).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
-    text = out.last.inner_text()
-    return json.loads(text.strip().splitlines()[-1])
+    assert_mounted(root, kind)
 
 
 def wait_live(page, i: int, condition: str, arg=None, timeout: int = 120_000) -> None:
@@ -245,7 +220,7 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             cell(page, LIVE_ATTR).locator(f'.lm-tok[data-i="{position}"]').click()
             wait_live(page, LIVE_ATTR, ASKED, position)
 
-            assert log.outside == [], log.outside
+            assert log.requests == [], log.requests
             assert new_errors(log, baseline) == [], new_errors(log, baseline)
             added = {g for g in globals_of(page) - before_globals if re.search(r"lm|lens", g, re.I)}
             assert added == set(), added
@@ -267,7 +242,7 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             for kind, i in CELL_OF.items():
                 check_mounted(page, i, kind)
             shot(page, f"{app}-reopened", live)
-            assert log.outside == []
+            assert log.requests == []
             assert [e for e in log.errors if not FRONT_END_NOISE.search(e)] == []
 
         # ---- reopened untrusted: fallbacks and the hint, never a blank output ----------------
@@ -290,7 +265,7 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             if app == "lab":
                 assert page.evaluate("() => window.jupyterapp.commands.hasCommand('notebook:trust')")
             shot(page, f"{app}-untrusted")
-            assert log.outside == []
+            assert log.requests == []
             assert [e for e in log.errors if not FRONT_END_NOISE.search(e)] == []
             # trusting it (the command the hint names) runs the views again
             command(page, "notebook:trust")

@@ -232,7 +232,7 @@ def test_the_table_checks_what_it_is_given():
         Control("n", "slider", 1)
     with pytest.raises(ValueError, match="n_factors: an integer in \\[1, 64\\]"):
         Control.integer("n_factors", 0, 1, 64)
-    with pytest.raises(TypeError, match="must return a View"):
+    with pytest.raises(TypeError, match="what live action .run. returns must be an lmlens View"):
         LiveActions({"run": lambda: 3}).call("run")
     acts = LiveActions({"run": lambda n_factors, mode: v},
                        controls=[Control.integer("n_factors", 8, 1, 64), Control.choice("mode", ["a", "b"], "a")])

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from browser import chromium, open_page, skip_reason
+from browser import SETTLED, assert_mounted, chromium, open_page, skip_reason
 from rinna_folder import rinna_folder
 from tiny import CORPUS, tiny_lens
 
@@ -91,7 +91,12 @@ def spec_of(html: str) -> dict:
 
 def export_html(nb, path: Path) -> Path:
     """The executed notebook as one HTML page: nbconvert's lab template without CDN scripts, or
-    (without nbconvert) a minimal page holding the text/html outputs in order."""
+    (without nbconvert) a minimal page holding the text/html outputs in order. Live widgets are
+    exported as a notebook saved without widget state is (JupyterLab's default): their output's
+    ``text/html``, the static view (with widget state nbconvert would load a widget manager from
+    a CDN)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.metadata.pop("widgets", None)
     try:
         from jinja2 import DictLoader
         from nbconvert import HTMLExporter
@@ -160,11 +165,6 @@ def browser():
         yield b
 
 
-#: Every view root has either shown its mount point or its error box.
-SETTLED = """() => [...document.querySelectorAll(".lmlens-root")].every((r) =>
-  !r.querySelector(":scope > .lmlens-mount").hidden || !r.querySelector(":scope > .lmlens-error").hidden)"""
-
-
 @contextmanager
 def views_mounted(browser, page_path: Path, kinds: list[str]) -> Iterator[object]:
     """Open the exported notebook and check that every view root mounted (mount visible and
@@ -175,14 +175,7 @@ def views_mounted(browser, page_path: Path, kinds: list[str]) -> Iterator[object
         assert roots.count() == len(kinds)
         page.wait_for_function(SETTLED, timeout=10_000)
         for i, kind in enumerate(kinds):
-            root = roots.nth(i)
-            assert root.get_attribute("data-lmlens-kind") == kind
-            error = root.locator(":scope > .lmlens-error")
-            assert error.is_hidden(), f"{kind} view #{i}: {error.inner_text()}"
-            mount = root.locator(":scope > .lmlens-mount")
-            assert mount.is_visible() and mount.locator(".lm-view").count() >= 1, kind
-            assert mount.evaluate("e => e.getBoundingClientRect().height") > 50, kind
-            assert root.locator(":scope > .lmlens-fallback").is_hidden(), kind
+            assert_mounted(roots.nth(i), kind)
         yield page
     assert log.errors == [] and log.requests == []
 
@@ -226,27 +219,48 @@ def test_colab_notebook_installs_only_on_colab_and_speaks_japanese():
 # ---- 00_quickstart (tiny random GPT-2) ------------------------------------------------------
 
 
+QUICKSTART_KINDS = ["predictions", "attribution", "rankings"]  # the view, then two live widgets
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def test_quickstart_executes_and_shows_the_view(executed):
     nb, folder = executed("00_quickstart")
     assert any('lmlens.load("smollm2")' in c.source for c in nb.cells if c.cell_type == "markdown")
     assert error_outputs(nb) == []
     htmls = html_outputs(nb)
-    assert len(htmls) == 1
+    assert view_kinds(htmls) == QUICKSTART_KINDS
     html = htmls[0]
-    assert html.startswith('<div id="lmlens-') and view_kinds(htmls) == ["predictions"]
+    assert html.startswith('<div id="lmlens-')
     assert "東" in html and "function load(path)" in html
     assert "https://" not in html and "http://" not in html
     saved = folder / "predictions.html"
     assert saved.is_file() and saved.stat().st_size > 10_000
 
 
+def test_quickstart_live_section_keeps_the_last_state(executed):
+    nb, folder = executed("00_quickstart")
+    widgets = [o for o in outputs(nb) if WIDGET_VIEW in o.get("data", {})]
+    assert len(widgets) == 2 and all("text/html" in o["data"] for o in widgets)
+    # nbclient saved the widget state: the attribution widget's spec is the one after the call
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    by_id = {w["data"][WIDGET_VIEW]["model_id"]: state[w["data"][WIDGET_VIEW]["model_id"]]["state"] for w in widgets}
+    specs = [s["spec"] for s in by_id.values()]
+    assert [s["kind"] for s in specs] == ["attribution", "rankings"]
+    assert specs[0]["focus"] == 3
+    assert "function load(path)" in by_id[widgets[0]["data"][WIDGET_VIEW]["model_id"]]["_esm"]
+    # the last state as one page, too
+    page = (folder / "attribution_live.html").read_text(encoding="utf-8")
+    assert '"focus":3' in page and "https://" not in page
+
+
 @pytest.mark.browser
 def test_quickstart_exported_notebook_in_chromium(executed, browser, tmp_path):
     nb, _ = executed("00_quickstart")
     page_path = export_html(nb, tmp_path / "00_quickstart.html")
-    with views_mounted(browser, page_path, ["predictions"]) as page:
-        page.hover(".lm-tok >> nth=1")
-        assert page.locator(".lm-detail .lm-row").count() == 5
+    with views_mounted(browser, page_path, QUICKSTART_KINDS) as page:
+        view = page.locator('.lmlens-root[data-lmlens-kind="predictions"]')
+        view.locator(".lm-tok >> nth=1").hover()
+        assert view.locator(".lm-detail .lm-row").count() == 5
 
 
 # ---- 01_logit_lens (real SmolLM2) ------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_fragment_has_fallback_error_slot_and_mount():
     assert 'class="lmlens-fallback"' in html
     assert 'class="lmlens-error" role="alert" hidden' in html
     assert 'class="lmlens-mount" hidden' in html
-    assert "The interactive view needs JavaScript" in html
+    assert "the interactive view needs JavaScript" in html and "<strong>run the cell</strong>" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the fallback shows the token as text
 
 

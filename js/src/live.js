@@ -24,7 +24,7 @@ const { h, applyTheme, showError } = require("./dom.js");
 const { mountView } = require("./ui/listeners.js");
 const { controlsForm } = require("./ui/controls.js");
 
-/** Seconds before a request without an answer says the kernel may not be running. */
+/** Seconds before a request without an answer says the kernel may be busy or gone. */
 const NO_ANSWER_S = 20;
 
 /**
@@ -112,7 +112,7 @@ function renderLive({ model, el }, renderView) {
       say(`computing ${label}…`);
       const t = setTimeout(() => {
         timers.delete(t);
-        if (pending.has(id)) say(`no answer from the kernel after ${NO_ANSWER_S} s while computing ${label}: is it running? Run the cell again to reconnect.`, true);
+        if (pending.has(id)) say(`still computing ${label} after ${NO_ANSWER_S} s… (if the kernel is not running, run the cell again)`);
       }, NO_ANSWER_S * 1000);
       timers.add(t);
       model.send({ type: msg.type, id, action: msg.action, args: msg.args });

@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from ..capture import Trace, display_tokens
-from ..views.live import LiveActions
 from .defaults import VIEW_MAX_BYTES
 from .live import finish
 
 if TYPE_CHECKING:
     from ..analyses.attribution import AttributionResult
     from ..views import View
+    from ..views.live import LiveActions
     from .core import LensCore
 
 _BASELINE_NAMES = ("zero", "pad", "unk", "eos", "bos")
@@ -190,6 +190,7 @@ def _live_actions(lens: LensCore, inputs: dict, results: dict[str, AttributionRe
     shown (with the same options) and merged with the targets computed so far; any token with a
     prefix may be asked for. ``build(results, focus)`` makes the view."""
     from ..analyses.attribution import merge_targets
+    from ..views.live import LiveActions
 
     state = {m: results[m] for m in methods}
     inputs = {k: v for k, v in inputs.items() if k != "trace"}  # hold no trace

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..capture import Trace
-from ..views.live import Control, LiveActions
 
 if TYPE_CHECKING:
     from ..views import View
+    from ..views.live import LiveActions
     from .core import LensCore
 
 
@@ -90,6 +90,8 @@ def rerun_actions(
     """A text box (and, with ``with_layers``, a layer range) whose Run calls
     ``method(lens, text, **options, layers=...)`` — the lens method itself, so the View it returns
     carries the next actions."""
+    from ..views.live import Control, LiveActions
+
     controls = [Control.text("text", input_text(lens, x), "text")]
     if with_layers:
         labels = layer_labels(lens)

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
     from ..view import View
 
 Handler = Callable[..., "View"]
+
+
+def check_view(x: Any, what: str) -> View:
+    """``x`` if it is an lmlens View, else ``TypeError`` naming ``what`` (checked by shape: the
+    View module imports this package, so this package does not import it back)."""
+    if not (isinstance(getattr(x, "spec", None), dict) and callable(getattr(x, "with_live_actions", None))):
+        raise TypeError(f"{what} must be an lmlens View, got {type(x).__name__}")
+    return x
 CONTROL_TYPES = ("text", "range", "int", "choice")
 #: Longest text a text box sends (characters); longer input is refused with a message.
 MAX_TEXT = 20_000
@@ -162,8 +170,6 @@ class LiveActions:
 
     def call(self, name: str, args: Mapping[str, Any] | None = None) -> View:
         """Run action ``name`` with ``args`` (checked against the controls for ``"run"``)."""
-        from ..view import View
-
         if name not in self.actions:
             raise ValueError(f"no live action {name!r}; this view offers {sorted(self.actions)}")
         args = dict(args or {})
@@ -174,7 +180,4 @@ class LiveActions:
             if missing:
                 raise ValueError(f"run needs a value for {missing}")
             args = {c.name: c.check(args[c.name]) for c in self.controls}
-        out = self.actions[name](**args)
-        if not isinstance(out, View):
-            raise TypeError(f"live action {name!r} must return a View, got {type(out).__name__}")
-        return out
+        return check_view(self.actions[name](**args), f"what live action {name!r} returns")

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from ..view import View
+from .actions import check_view
 from .esm import widget_css, widget_esm
+
+if TYPE_CHECKING:
+    from ..view import View
 
 REQUEST = "lmlens:request"
 REPLY = "lmlens:reply"
@@ -47,9 +50,7 @@ class LiveView(anywidget.AnyWidget):
     """``{"actions": {name: info}, "controls": [...]}``: what the page may ask for."""
 
     def __init__(self, view: View) -> None:
-        if not isinstance(view, View):
-            raise TypeError(f"view must be an lmlens View, got {type(view).__name__}")
-        kind = view.kind
+        kind = check_view(view, "view").kind
         super().__init__(
             _esm=widget_esm(kind), _css=widget_css(kind), _anywidget_id=f"lmlens.live.{kind}",
             spec=view.spec, live=self._describe(view),
@@ -78,8 +79,7 @@ class LiveView(anywidget.AnyWidget):
 
     def show(self, view: View) -> None:
         """Show ``view`` (same kind); its live actions, if any, replace the current ones."""
-        if not isinstance(view, View):
-            raise TypeError(f"view must be an lmlens View, got {type(view).__name__}")
+        check_view(view, "view")
         if view.kind != self.kind:
             raise ValueError(f"a live {self.kind} widget cannot show a {view.kind} view")
         if view.live_actions is None and self._view.live_actions is not None:
