@@ -68,6 +68,11 @@ FRONT_END_NOISE = re.compile(r"Cannot read properties of undefined \(reading 'sc
 
 @pytest.fixture(scope="module")
 def browser():
+    from browser import skip_reason as browser_skip
+
+    reason = browser_skip()
+    if reason:
+        pytest.skip(reason)  # under CI=true: a failure (tests/conftest.py)
     with chromium() as b:
         yield b
 
