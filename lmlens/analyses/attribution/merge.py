@@ -51,6 +51,7 @@ def merge_targets(results: Sequence[AttributionResult]) -> AttributionResult:
     with_delta = all(r.delta is not None for r in results)
     delta = np.zeros(m, np.float32) if with_delta else None
     base = np.zeros(m, np.float32) if with_delta and all(r.baseline_values is not None for r in results) else None
+    steps = np.zeros(m, np.int64) if all(r.steps is not None for r in results) else None
     values = np.zeros(m, np.float32)
     target_ids = np.zeros(m, np.int64)
     target_tokens: list[str] = []
@@ -65,12 +66,14 @@ def merge_targets(results: Sequence[AttributionResult]) -> AttributionResult:
             delta[i] = r.delta[j]
         if base is not None:
             base[i] = r.baseline_values[j]
+        if steps is not None:
+            steps[i] = r.steps[j]
     notes = tuple(dict.fromkeys(n for r in results for n in r.notes))
     plans = sorted({p for r in results for p in str(r.params.get("plan", "")).split("+") if p})
     params = {**first.params, **({"plan": "+".join(plans)} if plans else {})}
     return replace(
         first,
-        scores=scores, norms=norms, delta=delta, baseline_values=base,
+        scores=scores, norms=norms, delta=delta, baseline_values=base, steps=steps,
         valid=np.arange(s)[None, :] < positions[:, None],
         target_ids=target_ids, target_tokens=target_tokens, target_positions=positions,
         target_values=values, source_tokens=list(first.tokens[:s]),
