@@ -44,8 +44,11 @@ START_TIMEOUT = 180
 KERNEL_TIMEOUT = 180
 PAGE_TIMEOUT = 120_000  # ms (Playwright)
 #: JupyterLab settings for the test server: no news or update checks (no requests outside), the
-#: light theme, and widget state saved with the notebook (checked by the widget-state test).
+#: light theme, widget state saved with the notebook (checked by the widget-state test), and every
+#: cell painted: the default windowing ("contentVisibility") skips painting cells off screen, so
+#: their text reads as "" and their views as not visible while outputs above still grow.
 SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": "JupyterLab Light"},

@@ -1,7 +1,7 @@
 """Views and live widgets inside a real JupyterLab and a real Notebook 7 (Chromium, Playwright).
 
 For each front end, one server (``tests/jupyter_app.py``: 127.0.0.1, a random token, this venv's
-kernel with the worktree on its path) and one notebook that shows the five static views and two
+kernel with the worktree on its path) and one notebook that shows the six static views and three
 live widgets (a tiny random Llama). Checked in the page:
 
 - every static view mounts (mount point drawn, fallback and error box hidden), with no console
@@ -10,7 +10,8 @@ live widgets (a tiny random Llama). Checked in the page:
   it and on ``document``/``window`` (DevTools' own count), no new global;
 - a live attribution widget: a click on a token makes the kernel compute that target, and the view
   shows it pinned with the shares of an independent single-target ``attribute`` run; a live
-  rankings widget re-runs on new text and a layer range;
+  rankings widget re-runs on new text and a layer range; a live neuron-factors widget shows the
+  kernel's error for a bad input in its status line, then re-fits and the error clears;
 - saved with widget state and reopened, the widget draws its last state again;
 - reopened untrusted, every output shows its plain-HTML fallback and the hint to run the cell or
   trust the notebook (JupyterLab sanitizes untrusted HTML: no script runs).
@@ -46,7 +47,8 @@ from jupyter_app import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TEXT = "The capital of France is Paris city"
-STATIC = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution"]
+STATIC = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
+          "neuron_factors"]
 CELLS = [
     "import json, numpy as np, transformers\nfrom tiny import tiny_lens\n"
     "transformers.logging.set_verbosity_error()\nlens = tiny_lens('llama')\n"
@@ -56,11 +58,13 @@ CELLS = [
     "lens.rankings_watch(text, watch=[' Paris', ' the'])",
     "lens.layer_predictions(text, topk=3)",
     "lens.attribution(text, method=['saliency', 'input_x_gradient'])",
+    "lens.neuron_factors(text, n_factors=3)",
     "w = lens.attribution(text, method='saliency', live=True)\nw",
     "r = lens.rankings(text, live=True)\nr",
+    "f = lens.neuron_factors(text, n_factors=3, live=True)\nf",
 ]
 CELL_OF = {kind: i + 1 for i, kind in enumerate(STATIC)}
-LIVE_ATTR, LIVE_RANK = 6, 7
+LIVE_ATTR, LIVE_RANK, LIVE_NMF = 7, 8, 9
 #: Notebook 7.6.5's own page throws this while loading its settings (also on its empty tree
 #: page, without lmlens); it is allowed only before any cell runs.
 FRONT_END_NOISE = re.compile(r"Cannot read properties of undefined \(reading 'schema'\)")
@@ -214,6 +218,36 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             assert live_r.locator("textarea").input_value() == "Hello world, hello"
             shot(page, f"{app}-live-rankings", live_r)
 
+            # ---- live neuron factors: a bad input shows the kernel's error, a re-fit clears it --
+            nmf_cell = LIVE_NMF + 2  # after the two inserted check cells
+            live_f = cell(page, nmf_cell).locator('.lmlens-live[data-lmlens-kind="neuron_factors"]')
+            live_f.locator(".lm-factor").first.wait_for(timeout=60_000)
+            assert live_f.locator(".lm-factor").count() == 3
+            live_f.locator('input[aria-label="factors"]').fill("99")
+            live_f.locator(".lm-run").click()
+            wait_live(page, nmf_cell, "v.getAttribute('data-lm-replies') === '1'")
+            status = live_f.locator(".lm-live-status")
+            assert "ValueError: factors: an integer in [1, 64], got 99" in status.inner_text()
+            assert "lm-live-bad" in status.get_attribute("class") and status.is_visible()
+            assert live_f.locator(".lm-factor").count() == 3  # the view did not change
+            shot(page, f"{app}-live-factors-error", live_f)
+            live_f.locator('input[aria-label="factors"]').fill("2")
+            live_f.locator('select[aria-label="blocks: from"]').select_option(label="1")
+            live_f.locator(".lm-run").click()
+            wait_live(page, nmf_cell, "v.getAttribute('data-lm-replies') === '2'")
+            assert "computed in" in status.inner_text()
+            assert "lm-live-bad" not in status.get_attribute("class")
+            assert live_f.locator(".lm-factor").count() == 2
+            # the widget's result = the analysis run directly on a fresh trace (in the kernel)
+            got = kernel_json(page, (
+                "from lmlens.analyses.factors import neuron_factors as nf\n"
+                "d = nf(lens.trace(text, points=['blocks.*.mlp.post']), n_factors=2, layers=[1])\n"
+                "print(json.dumps({'layers': f.result.layers.tolist(), 'n': f.result.n_factors,"
+                " 'same': bool(np.allclose(f.result.activations, d.activations, rtol=1e-5, atol=1e-6))}))"
+            ), nmf_cell + 1)
+            assert got == {"layers": [1], "n": 2, "same": True}
+            shot(page, f"{app}-live-factors", live_f)
+
             # ---- re-running the live cell: one widget, one stylesheet, listeners back --------
             everywhere = page_listeners(cdp)
             run_cell(page, LIVE_ATTR)
@@ -239,8 +273,10 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
         # ---- reopened: the widget draws its last state from the saved widget state -----------
         server.shutdown_kernels()
         with open_notebook(browser, server, "views.ipynb") as (page, log):
+            # drawn = in the DOM: the front ends skip painting cells off screen (content-visibility)
+            # and outputs above still growing move it out of view, so "visible" is no test here
             live = cell(page, LIVE_ATTR).locator('.lmlens-live[data-lmlens-kind="attribution"]')
-            live.locator(".lm-attribution .lm-tok").first.wait_for(timeout=120_000)
+            live.locator(".lm-attribution .lm-tok").first.wait_for(state="attached", timeout=120_000)
             assert "lm-target" in live.locator(f'.lm-tok[data-i="{position}"]').get_attribute("class")
             assert live.locator(".lm-tok.lm-target").count() == 2
             page.wait_for_function(SETTLED, timeout=60_000)
@@ -257,16 +293,21 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             page.locator(".lmlens-fallback").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)  # let every output render
             fallbacks = page.locator(".lmlens-fallback")
-            assert fallbacks.count() == len(STATIC) + 2  # five views and the two widgets' HTML
+            assert fallbacks.count() == len(STATIC) + 3  # six views and the three widgets' HTML
             for k in range(fallbacks.count()):
                 fb = fallbacks.nth(k)
-                assert fb.is_visible()
+                # JupyterLab skips drawing cells far off screen (content-visibility): bring it in
+                fb.scroll_into_view_if_needed(timeout=10_000)
+                assert fb.is_visible(), k
                 text = fb.inner_text()
-                assert "run the cell" in text and "trust the notebook" in text, text
+                assert "run the cell" in text and "trust the notebook" in text, (k, text)
                 assert fb.evaluate("e => e.getBoundingClientRect().height") > 40
             assert page.locator(".lmlens-root .lm-view").count() == 0  # no script ran
             for i in CELL_OF.values():
-                assert cell(page, i).locator(".jp-OutputArea-output").inner_text().strip()
+                out = cell(page, i).locator(".jp-OutputArea-output")
+                out.scroll_into_view_if_needed(timeout=10_000)
+                assert out.inner_text().strip(), i
+            cell(page, 1).scroll_into_view_if_needed(timeout=10_000)
             if app == "lab":
                 assert page.evaluate("() => window.jupyterapp.commands.hasCommand('notebook:trust')")
             shot(page, f"{app}-untrusted")

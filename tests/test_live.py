@@ -15,6 +15,7 @@ from test_attribution import assert_matches_captum
 from tiny import tiny_lens
 
 from lmlens.analyses.attribution import METHODS, attribute, merge_targets
+from lmlens.analyses.factors import neuron_factors
 from lmlens.analyses.logit_lens import layer_predictions, rankings
 from lmlens.views import View
 from lmlens.views.live import Control, LiveActions, widget_scope
@@ -45,15 +46,16 @@ STATIC_RUNTIME = re.compile(r"var api = (\(function \(\) \{.*?\}\)\(\));\n    if
 WIDGET_RUNTIME = re.compile(r"\Aconst LMLens = (\(function \(\) \{.*?\}\)\(\));\nexport default ", re.S)
 
 
-def five_views(lens):
+def every_view(lens):
     return [
         lens.predictions(TEXT, topk=3), lens.rankings(TEXT), lens.rankings_watch(TEXT, watch=[" Paris"]),
         lens.layer_predictions(TEXT, topk=3), lens.attribution(TEXT, method="saliency"),
+        lens.neuron_factors(TEXT, n_factors=3),
     ]
 
 
 def test_the_widget_runs_the_static_runtime_byte_for_byte_and_the_same_styles(llama):
-    for view in five_views(llama):
+    for view in every_view(llama):
         html = view.to_html()
         static = STATIC_RUNTIME.search(html).group(1)
         widget = view.live()
@@ -196,6 +198,51 @@ def test_predictions_and_watch_rerun_on_new_text(llama):
         assert [c["name"] for c in w.live["controls"]] == ["text"]
         assert ask(w, "run", text="The quick brown fox")["ok"]
         assert "".join(w.spec["tokens"]) == "The quick brown fox"
+
+
+# ---- neuron factors: text, n_factors and a block range, re-fit in the kernel ----------------------
+
+FACTOR_TEXT = "The quick brown fox jumps over the lazy dog and the cat"
+
+
+def test_neuron_factors_refit_equals_the_analysis(llama):
+    w = llama.neuron_factors(TEXT, n_factors=3, live=True)
+    controls = {c["name"]: c for c in w.live["controls"]}
+    assert [c for c in controls] == ["text", "n_factors", "layers"]
+    assert controls["n_factors"]["value"] == 3 and controls["layers"]["options"] == ["0", "1"]
+    assert controls["layers"]["value"] == [0, 1]
+    assert ask(w, "run", text=FACTOR_TEXT, n_factors=2, layers=[1, 1])["ok"]
+    # the analysis run directly on a fresh trace of the new text
+    want = neuron_factors(llama.trace(FACTOR_TEXT, points=["blocks.*.mlp.post"]), n_factors=2, layers=[1])
+    assert w.result.layers.tolist() == [1] and w.result.n_factors == 2
+    np.testing.assert_allclose(w.result.activations, want.activations, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w.result.loadings, want.loadings, rtol=1e-5, atol=1e-6)
+    assert "".join(w.spec["tokens"]) == FACTOR_TEXT
+    assert {c["name"]: c["value"] for c in w.live["controls"]} == {
+        "text": FACTOR_TEXT, "n_factors": 2, "layers": [1, 1]}
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ({"n_factors": 0}, "factors: an integer in \\[1, 64\\]"),
+    ({"n_factors": 40}, "n_factors must be <= 12, got 40"),  # more than tokens: the analysis says so
+    ({"layers": [1, 2]}, "blocks: a range"),
+])
+def test_neuron_factors_bad_refit_changes_nothing(llama, args, match):
+    w = llama.neuron_factors(TEXT, n_factors=3, live=True)
+    before = w.spec
+    reply = ask(w, "run", **{"text": TEXT, "n_factors": 3, "layers": [0, 1], **args})
+    assert not reply["ok"] and re.search(match, reply["error"]), reply
+    assert w.spec is before
+
+
+def test_neuron_factors_with_components_apply_them_to_the_new_text(llama):
+    fit = llama.neuron_factors(TEXT, n_factors=3).result
+    w = llama.neuron_factors(TEXT, components=fit, live=True)
+    assert [c["name"] for c in w.live["controls"]] == ["text"]
+    assert ask(w, "run", text=FACTOR_TEXT)["ok"]
+    np.testing.assert_array_equal(w.result.loadings, fit.loadings)  # the same factors
+    want = neuron_factors(llama.trace(FACTOR_TEXT, points=["blocks.*.mlp.post"]), components=fit)
+    np.testing.assert_allclose(w.result.activations, want.activations, rtol=1e-5, atol=1e-6)
 
 
 # ---- the last state, offline ----------------------------------------------------------------------

@@ -18,10 +18,12 @@ from .. import names as N
 from ..analyses.factors.nmf import MAX_ITER, TOL
 from ..capture import Trace
 from .defaults import VIEW_MAX_BYTES
+from .live import finish, input_text, span
 
 if TYPE_CHECKING:
     from ..analyses.factors import NeuronFactorsResult, NeuronReadout, NeuronTokensResult
     from ..views.figure_view import FigureView
+    from ..views.live import LiveActions
     from .core import LensCore
 
 TextOrTrace = str | Sequence[int] | torch.Tensor | Trace
@@ -114,6 +116,7 @@ def neuron_factors(
     progress=None,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> FigureView:
     """Neuron factors (ecco's ``run_nmf`` + ``explore``): ``n_factors`` groups of FFN neurons
     that fire together over the text, found by scikit-learn NMF of the activations of
@@ -126,8 +129,13 @@ def neuron_factors(
     touched. ``components=earlier.result`` applies an earlier text's factors to this one.
     ``view.result`` is a ``NeuronFactorsResult``; ``view.figure()`` a matplotlib figure.
 
+    ``live=True`` returns a live widget (``view.live()``): a text box, the number of factors and a
+    block range above the view re-fit in the kernel (with ``components``: only the text box; the
+    same factors are applied to the new text).
+
     >>> view = lens.neuron_factors("The capital of France is Paris.", n_factors=6)  # doctest: +SKIP
     >>> other = lens.neuron_factors("Tokyo is in Japan.", components=view.result)  # doctest: +SKIP
+    >>> lens.neuron_factors("The capital of France is Paris.", live=True)  # doctest: +SKIP
     """
     from ..analyses.factors import neuron_factors as compute
     from ..analyses.factors import select_layers
@@ -147,7 +155,40 @@ def neuron_factors(
         decoder=_decoder(lens), k=k,
         progress=_progress(progress, entries * (2 if positive == "split" else 1)),
     )
-    return neuron_factors_view(result, max_bytes=max_bytes, theme=theme)
+    view = neuron_factors_view(result, max_bytes=max_bytes, theme=theme)
+    options = {"positive": positive, "init": init, "max_iter": max_iter, "tol": tol,
+               "random_state": random_state, "top_neurons": top_neurons, "k": k, "progress": False,
+               "max_bytes": max_bytes, "theme": theme}
+    return finish(view, _refit_actions(lens, x, result, components, options), live)
+
+
+#: The most factors a live widget's number box offers (the analysis also caps it at
+#: min(n_positions, n_neurons) and says so).
+LIVE_MAX_FACTORS = 64
+
+
+def _refit_actions(lens: LensCore, x: TextOrTrace, result: NeuronFactorsResult,
+                   components: NeuronFactorsResult | None, options: dict[str, Any]) -> LiveActions:
+    """A live widget's inputs: the text, ``n_factors`` and a block range, whose Run re-fits with
+    ``lens.neuron_factors`` (so the View it returns carries the next inputs); with
+    ``components``, the text only (the same factors on the new text)."""
+    from ..views.live import Control, LiveActions
+
+    text = Control.text("text", input_text(lens, x), "text")
+    if components is not None:
+        return LiveActions({"run": lambda text: neuron_factors(lens, text, components=components, **options)},
+                           controls=[text])
+    layers = [int(i) for i in result.layers]
+    n = int(result.n_factors)
+    controls = [text,
+                Control.integer("n_factors", n, 1, max(LIVE_MAX_FACTORS, n), "factors"),
+                Control.range("layers", [str(i) for i in range(lens.n_layers)],
+                              [min(layers), max(layers)], "blocks")]
+
+    def refit(text: str, n_factors: int, layers: Sequence[int]) -> FigureView:
+        return neuron_factors(lens, text, n_factors=n_factors, layers=span(layers), **options)
+
+    return LiveActions({"run": refit}, controls=controls)
 
 
 def neuron_tokens(

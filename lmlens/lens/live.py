@@ -5,13 +5,14 @@ the lens; each lens method passes in handlers that close over the lens. Two kind
 
 - ``rerun_actions``: a text box (and a layer range) above the view; Run calls the same lens
   method on the new text, which returns a View carrying new actions (the box holds the new text).
-- the attribution family builds its own ``"attribute"`` action (``lens/attribution.py``).
+- the attribution family builds its own ``"attribute"`` action (``lens/attribution.py``), and
+  neuron factors their re-fit with ``n_factors`` and a block range (``lens/factors.py``).
 
 ``finish(view, actions, live)`` attaches the actions and returns the View, or its widget when
-``live=True``. A new family plugs in with one entry, e.g. neuron factors::
+``live=True``. A new family plugs in with one entry, e.g. (as neuron factors do)::
 
-    return finish(view, LiveActions({"run": lambda n_factors, layers: neuron_factors(
-        lens, x, n_factors=n_factors, layers=span(layers))}, controls=[
+    return finish(view, LiveActions({"run": lambda text, n_factors, layers: neuron_factors(
+        lens, text, n_factors=n_factors, layers=span(layers))}, controls=[Control.text("text", t),
         Control.integer("n_factors", n_factors, 1, 64), Control.range("layers", labels)]), live)
 
 >>> from lmlens.lens.live import span
