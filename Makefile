@@ -54,7 +54,7 @@ test: $(STAMP) browser node
 # in its own env, so the next upstream rename is seen the day it ships.
 test-latest:
 	rm -f .venv-latest/.lmlens-installed
-	$(MAKE) test VENV=.venv-latest CONSTRAINTS= UPGRADE_FLAGS="--upgrade --upgrade-strategy eager"
+	$(MAKE) test VENV=.venv-latest CONSTRAINTS=constraints-torch.txt UPGRADE_FLAGS="--upgrade --upgrade-strategy eager"
 	.venv-latest/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|transformers|tokenizers|captum|scikit-learn|accelerate|numpy) '
 
 # Refresh constraints.txt from the current env, on purpose and in its own commit, after the
