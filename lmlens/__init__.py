@@ -42,6 +42,13 @@ def load(
     (decoding the last block reproduces the logits; a sentencepiece ``T5Tokenizer`` such as
     rinna's gives its model file's ids); ``hf_kwargs`` go to ``from_pretrained``.
 
+    ``device="cuda"`` runs on one GPU. A model larger than one device goes through accelerate:
+    ``device_map="auto"`` with ``max_memory`` and ``offload_folder`` spreads its blocks over GPUs,
+    the CPU and disk (``dtype=torch.bfloat16`` halves it); every analysis works on it unchanged.
+
+    >>> lens = lmlens.load("smollm2", device_map="auto", max_memory={"cpu": "200MB"},
+    ...                    offload_folder="/tmp/offload", dtype=torch.bfloat16)  # doctest: +SKIP
+
     >>> import lmlens  # doctest: +SKIP
     >>> lens = lmlens.load("smollm2")  # doctest: +SKIP
     >>> lens.n_layers  # doctest: +SKIP

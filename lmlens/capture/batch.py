@@ -32,6 +32,7 @@ from torch import nn
 from .. import names as N
 from ..anatomy import Anatomy
 from .budget import DEFAULT_MAX_BYTES
+from .devices import model_dtype, rtol
 from .points import require
 from .run import check_capture_budget, forward
 
@@ -90,7 +91,8 @@ def needs_position_ids(model: nn.Module, anatomy: Anatomy, side: str, pad_id: in
             except TypeError:  # the forward takes no position_ids
                 continue
             # relative to the largest activation (real models carry some in the thousands)
-            if float((got.float() - ref.float()).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max())):
+            tol = rtol(model_dtype(model), 1e-4)  # half precision: about its epsilon
+            if float((got.float() - ref.float()).abs().max()) <= tol * max(1.0, float(ref.abs().max())):
                 found = with_positions
                 break
         if found is None:

@@ -47,6 +47,27 @@ def forward_bytes(
     return extra * n_texts
 
 
+def check_device_budget(held: int, device: object, free: int | None) -> None:
+    """Raise ``ValueError`` when a forward would hold ``held`` bytes on ``device`` (a GPU), more
+    than the ``free`` bytes there (None: not a GPU, nothing to check; the CPU's share is what
+    ``max_bytes`` bounds).
+
+    >>> check_device_budget(3 * 2**30, "cuda:0", 2**30)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_bytes: the forward would hold 3072 MiB on cuda:0 (the logits and attentions the model returns), over the 1024 MiB free there. ...
+    """
+    if free is None or held <= free:
+        return
+    raise ValueError(
+        f"max_bytes: the forward would hold {held / 2**20:.0f} MiB on {device} (the logits and "
+        f"attentions the model returns), over the {free / 2**20:.0f} MiB free there. Captured "
+        "tensors go to the CPU as they arrive; to hold less on the device: a shorter text, fewer "
+        "texts per batch (batch_size=), no 'logits' point, fewer attention patterns; or pass "
+        "max_bytes=None to skip the check."
+    )
+
+
 def check_budget(sizes: dict[str, int], max_bytes: int | None) -> None:
     """Raise ``ValueError`` saying how to capture less when ``sizes`` (point name or ``FORWARD``
     → bytes) add up to more than ``max_bytes``."""

@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
+from .devices import execution_device, model_dtype, rtol
 from .points import available
 from .run import record
 from .trace import Readout
@@ -36,16 +37,20 @@ def _values_agree(model: nn.Module, anatomy: Anatomy, got: dict[str, torch.Tenso
     proj = anatomy.part_module(model, "attn_out", 0)
     try:
         with torch.no_grad():
-            mine = proj(merged)
+            mine = proj(merged.to(execution_device(proj))).float().cpu()
     except RuntimeError:  # shapes do not fit the projection
         return False
     scale = max(1.0, float(out.abs().max()))
-    return mine.shape == out.shape and float((mine - out).abs().max()) <= atol * scale
+    return mine.shape == out.shape and float((mine - out.float()).abs().max()) <= atol * scale
 
 
 def self_check(model: nn.Module, anatomy: Anatomy, *, atol: float = 1e-3) -> Anatomy:
     """Check ``anatomy`` on a 6-token input; return it, without the optional value sites when
-    they do not check out. Raises ``ValueError`` when the readout or a pattern is wrong."""
+    they do not check out. Raises ``ValueError`` when the readout or a pattern is wrong.
+
+    ``atol`` is relative to the largest logit (at least 1) and holds for float32; a float16 or
+    bfloat16 model is held to its own precision (``devices.DTYPE_RTOL``) when that is coarser."""
+    atol = rtol(model_dtype(model), atol)
     ok = set(available(model, anatomy)[0])
     last = N.resid(anatomy.n_layers - 1)
     patterns = [N.pattern(i) for i in range(anatomy.n_layers) if N.pattern(i) in ok]
@@ -55,14 +60,14 @@ def self_check(model: nn.Module, anatomy: Anatomy, *, atol: float = 1e-3) -> Ana
     got = record(model, anatomy, torch.arange(1, 7) % vocab, [last, *patterns, *values, *head], max_bytes=None)
     for name in patterns:
         s = got[name].float().sum(-1)
-        if not torch.allclose(s, torch.ones_like(s), atol=1e-3):
+        if not torch.allclose(s, torch.ones_like(s), atol=atol):
             raise ValueError(f"self-check: attention rows of layer {N.parse(name)[0]} do not sum to 1")
     if head:
         with torch.no_grad():
             readout = Readout(norm=anatomy.final_norm_module(model), head=anatomy.head_module(model),
                               unembed=anatomy.unembed_module(model))
-            mine = readout(got[last])
-        ref = got[N.LOGITS]
+            mine = readout(got[last]).float().cpu()
+        ref = got[N.LOGITS].float()
         err = float((mine - ref).abs().max())
         if err > atol * max(1.0, float(ref.abs().max())):
             raise ValueError(

@@ -3,7 +3,15 @@
 Each point's row in ``lmlens.names.SITES`` names the anatomy part to hook, ``pre`` (read the
 module's first input) or ``post`` (read its output, element ``index`` of a tuple) and how the value
 is taken (``"tensor"`` as is; ``"heads"``: per-head values, see ``heads``). Tensors are stored with
-their batch axis, detached, converted to ``dtype`` as they arrive.
+their batch axis, detached, converted to ``dtype`` and moved to the CPU as they arrive (a GPU copy
+is queued without waiting; the context waits for all of them on exit), so a model spread over
+devices by accelerate's ``device_map`` leaves nothing of the capture in device memory.
+
+Our hooks are torch's own (``register_forward_hook`` / ``register_forward_pre_hook``). accelerate's
+hooks (``module._hf_hook``) wrap ``module.forward`` instead, so ours run outside theirs: a pre-hook
+sees the input before accelerate moves it to the module's execution device, a forward hook sees the
+output after accelerate's ``post_forward`` (offloaded weights already put back). Nothing of
+accelerate's is touched, and every handle of ours is removed on exit.
 
 >>> import torch, transformers
 >>> from lmlens.anatomy import discover
@@ -26,6 +34,7 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
+from .devices import synchronize, to_host
 from .dims import model_dims
 
 
@@ -55,11 +64,6 @@ def heads(t: torch.Tensor, layout: str, n_heads: int, d_head: int) -> torch.Tens
             raise ValueError(f"attn.v: {n_kv} value heads do not divide {n_heads} query heads")
         v = v.repeat_interleave(n_heads // n_kv, dim=2)
     return v.transpose(1, 2)
-
-
-def _keep(t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
-    t = t.detach()
-    return t.to(dtype) if dtype is not None and t.is_floating_point() else t
 
 
 def _unflatten(t: torch.Tensor, batch: tuple[int, int] | None) -> torch.Tensor:
@@ -93,8 +97,10 @@ def hooks(
     """Register hooks that write the named points into ``store`` (batch axis kept) during a
     forward over ``batch = (n_texts, n_positions)`` inputs (given, a module that sees the tokens
     flattened is read back in that shape). Sites read from the model's output (``logits``) are
-    skipped: the run reads them. All hooks are removed on exit, also when the forward raises."""
+    skipped: the run reads them. Stored tensors are on the CPU once the block exits. All hooks are
+    removed on exit, also when the forward raises."""
     handles: list[torch.utils.hooks.RemovableHandle] = []
+    pending: set[torch.device] = set()  # devices with copies to the CPU still under way
     dims = model_dims(model, anatomy) if any(N.site(p).take != "tensor" for p in points) else None
     blocks = anatomy.block_list(model)
     try:
@@ -109,7 +115,7 @@ def hooks(
 
                 def pre(mod, args, kwargs, _n=name, _read=read):
                     h = args[0] if args else kwargs.get("hidden_states", next(iter(kwargs.values()), None))
-                    store[_n] = _keep(_read(h), dtype)
+                    store[_n] = to_host(_read(h), dtype, pending)
 
                 handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
             else:
@@ -120,10 +126,11 @@ def hooks(
                     elif _i:
                         out = None
                     if isinstance(out, torch.Tensor):
-                        store[_n] = _keep(_read(out), dtype)
+                        store[_n] = to_host(_read(out), dtype, pending)
 
                 handles.append(module.register_forward_hook(post))
         yield store
     finally:
         for h in handles:
             h.remove()
+        synchronize(pending)

@@ -24,6 +24,7 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
+from .devices import execution_device
 from .modes import attention_for, attn_impl, inference_mode
 
 _SOURCES: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
@@ -41,7 +42,7 @@ def _probe(model: nn.Module, anatomy: Anatomy) -> str | None:
         seen.append(out[1] if isinstance(out, (tuple, list)) and len(out) > 1 else None)
 
     vocab = anatomy.embed_module(model).weight.shape[0]
-    ids = (torch.arange(1, 3) % vocab)[None].to(next(model.parameters()).device)
+    ids = (torch.arange(1, 3) % vocab)[None].to(execution_device(anatomy.embed_module(model)))
     handle = anatomy.attn_module(model, 0).register_forward_hook(post)
     try:
         with inference_mode(model), attention_for(model, True), torch.no_grad():

@@ -22,7 +22,15 @@ from torch import nn
 
 from .. import names as N
 from ..anatomy import Anatomy
-from .budget import DEFAULT_MAX_BYTES, FORWARD, check_budget, estimate_bytes, forward_bytes
+from .budget import (
+    DEFAULT_MAX_BYTES,
+    FORWARD,
+    check_budget,
+    check_device_budget,
+    estimate_bytes,
+    forward_bytes,
+)
+from .devices import execution_device, free_memory, model_dtype, to_host
 from .dims import model_dims
 from .forward_args import forward_args
 from .hooks import hooks
@@ -40,29 +48,37 @@ def check_capture_budget(
 ) -> None:
     """Refuse (``ValueError``) before running when the traces of texts of ``lengths`` plus what the
     largest of ``batches`` (lists of indices into ``lengths``) holds during its forward exceed
-    ``max_bytes``."""
+    ``max_bytes``, or when what that forward holds on a GPU (captured tensors go to the CPU as they
+    arrive; the logits and attentions the model returns stay on its output device until read)
+    exceeds the memory free there."""
     if max_bytes is None:
         return
     dims = model_dims(model, anatomy)
-    model_dtype = next(model.parameters()).dtype
-    keep = _itemsize(dtype or model_dtype)
+    mdtype = model_dtype(model)
+    keep = _itemsize(dtype or mdtype)
     sizes: dict[str, int] = {}
     for n in lengths:
         for name, b in estimate_bytes(points, dims, n_positions=n, itemsize=keep).items():
             sizes[name] = sizes.get(name, 0) + b
     source = pattern_source(model, anatomy) if any(N.parse(p)[1] == "attn.pattern" for p in points) else None
     all_logits = anatomy.kind != "causal" or not forward_args(model).logits_to_keep
-    worst = 0
+    worst = on_device = 0
     for batch in batches:
         n_max = max(lengths[i] for i in batch)
         padded = len(batch) * sum(estimate_bytes(points, dims, n_positions=n_max, itemsize=keep).values())
-        held = forward_bytes(
-            points, dims, logit_rows=n_max if all_logits else 1, pattern_source=source,
-            n_texts=len(batch), n_positions=n_max, model_itemsize=_itemsize(model_dtype), keep_itemsize=keep,
-        )
+        common = dict(pattern_source=source, n_texts=len(batch), n_positions=n_max,
+                      model_itemsize=_itemsize(mdtype))
+        held = forward_bytes(points, dims, logit_rows=n_max if all_logits else 1, keep_itemsize=keep, **common)
         worst = max(worst, held + (padded if len(batch) > 1 else 0))
+        # on the device: every logit row the forward computes and every attention it returns
+        rows = n_max if all_logits or N.LOGITS in points else 1
+        on_device = max(on_device, forward_bytes([p for p in points if p != N.LOGITS], dims,
+                                                 logit_rows=rows, keep_itemsize=0, **common))
     sizes[FORWARD] = worst
     check_budget(sizes, max_bytes)
+    out = anatomy.head_module(model) or anatomy.embed_module(model)
+    device = execution_device(out)
+    check_device_budget(on_device, device, free_memory(device))
 
 
 def forward(
@@ -92,7 +108,7 @@ def forward(
         kwargs["output_attentions"] = True
     elif getattr(getattr(model, "config", None), "output_attentions", False):
         kwargs["output_attentions"] = False  # else the model keeps every layer's weights
-    device = next(model.parameters()).device
+    device = execution_device(anatomy.embed_module(model))  # where the ids are embedded
     store: dict[str, torch.Tensor] = {}
     with inference_mode(model), attention_for(model, bool(want_patterns)), torch.no_grad():
         with hooks(model, anatomy, hooked, store, dtype=dtype, batch=tuple(input_ids.shape)):
@@ -102,13 +118,13 @@ def forward(
             )
     if N.LOGITS in points:
         logits = out.logits if hasattr(out, "logits") else out[0]
-        store[N.LOGITS] = logits.detach().to(dtype or logits.dtype)
+        store[N.LOGITS] = to_host(logits, dtype)
     atts = getattr(out, "attentions", None) if from_output else None
     for name in from_output:
         layer = N.parse(name)[0]
         a = atts[layer] if atts is not None and len(atts) > layer else None
         if a is not None:
-            store[name] = a.detach().to(dtype or a.dtype)
+            store[name] = to_host(a, dtype)
     del out
     missing = [p for p in points if p not in store]
     if missing:

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from .. import names as _names
+from .devices import execution_device
+from .devices import model_dtype as _model_dtype
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,22 @@ class Readout:
         """Vocabulary size."""
         return int(self.unembed.weight.shape[0])
 
+    @property
+    def device(self) -> torch.device:
+        """Where the head computes (accelerate's execution device for a dispatched model)."""
+        return execution_device(self.head)
+
     def normed(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Apply the final norm (identity where the model has none)."""
-        return hidden if self.norm is None else self.norm(hidden)
+        """Apply the final norm (identity where the model has none), on the norm's device, in
+        the model's dtype."""
+        if self.norm is None:
+            return hidden
+        return self.norm(hidden.to(execution_device(self.norm), _model_dtype(self.norm)))
 
     def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
-        """``(..., d_model) → (..., d_vocab)`` logits."""
-        return self.head(self.normed(hidden))
+        """``(..., d_model) → (..., d_vocab)`` logits, on the head's device (``device``), in the
+        model's dtype; ``hidden`` may live anywhere (a trace keeps it on the CPU)."""
+        return self.head(self.normed(hidden).to(self.device, _model_dtype(self.head)))
 
 
 @dataclass(eq=False)
@@ -66,6 +77,9 @@ class Trace:
         n_layers: number of blocks of the model.
         kind: ``"causal"``, ``"masked"`` or ``"base"`` (no LM head).
         id_to_str: turns token ids into display strings (top-k lists in views).
+        model_name: the model's display name.
+        model_dtype: the dtype the model ran in (``"float32"``, ``"bfloat16"``, ...); captured
+            tensors are in it unless ``lens.trace(..., dtype=)`` asked for another.
 
     >>> import lmlens, torch  # doctest: +SKIP
     >>> trace = lmlens.load("smollm2").trace("The capital of France is")  # doctest: +SKIP
@@ -84,6 +98,7 @@ class Trace:
     kind: str
     id_to_str: Callable[[Sequence[int]], list[str]]
     model_name: str = ""
+    model_dtype: str = ""
 
     def __getitem__(self, name: str) -> torch.Tensor:
         try:

@@ -23,6 +23,7 @@ from ..capture import (
     record_batch,
     self_check,
 )
+from ..capture.devices import devices, dtype_name, execution_device, model_dtype
 from .defaults import VIEW_MAX_BYTES  # noqa: F401  (re-exported for older imports)
 
 
@@ -36,6 +37,11 @@ def _max_positions(config) -> int | None:
 
 class LensCore:
     """The model, its tokenizer and anatomy; ``trace`` and ``generate``.
+
+    ``model`` may be one that accelerate dispatched (``from_pretrained(device_map=...)``,
+    ``dispatch_model``: blocks on several devices, weights offloaded to the CPU or disk): token
+    ids go to the embedding's device, captured tensors come back to the CPU, accelerate's hooks
+    are left as they are. ``lens.model_dtype`` says the dtype it runs in.
 
     >>> import lmlens  # doctest: +SKIP
     >>> lens = lmlens.load("smollm2")  # doctest: +SKIP
@@ -72,11 +78,10 @@ class LensCore:
 
     def __repr__(self) -> str:
         cfg = getattr(self.model, "config", None)
-        try:
-            p = next(self.model.parameters())
-            where = f"{p.device}, {str(p.dtype).removeprefix('torch.')}"
-        except StopIteration:  # pragma: no cover - a model without parameters
-            where = "no parameters"
+        on = devices(self.model)
+        where = f"{', '.join(map(str, on))}, {self.model_dtype}"
+        if getattr(self.model, "hf_device_map", None) and "disk" in self.model.hf_device_map.values():
+            where += ", offloaded to disk"
         d_model = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", None)
         vocab = getattr(cfg, "vocab_size", None)
         bits = [
@@ -114,6 +119,11 @@ class LensCore:
             )
 
     # ---- parts ---------------------------------------------------------------------------
+    @property
+    def model_dtype(self) -> str:
+        """The dtype the model runs in (``"float32"``, ``"bfloat16"``, ...)."""
+        return dtype_name(model_dtype(self.model))
+
     @property
     def kind(self) -> str:
         """``"causal"``, ``"masked"`` or ``"base"``."""
@@ -199,7 +209,7 @@ class LensCore:
         return Trace(
             token_ids=ids, tokens=tokens, pieces=pieces, tensors=tensors, readout=self.readout,
             generated=generated, word_starts=starts, n_layers=self.n_layers, kind=self.kind,
-            id_to_str=id_to_str, model_name=self.name,
+            id_to_str=id_to_str, model_name=self.name, model_dtype=self.model_dtype,
         )
 
     # ---- capture -------------------------------------------------------------------------
@@ -302,7 +312,7 @@ class LensCore:
                 f"{max_new_tokens} the text would exceed the model's {limit} positions. Use "
                 f"max_new_tokens <= {limit - ids.shape[0]} or a shorter prompt."
             )
-        device = next(self.model.parameters()).device
+        device = execution_device(self.anatomy.embed_module(self.model))
         pad = getattr(self.tokenizer, "pad_token_id", None)
         if pad is None:
             pad = getattr(self.tokenizer, "eos_token_id", None)

