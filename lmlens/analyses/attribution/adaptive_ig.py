@@ -68,7 +68,9 @@ def adaptive_integrated_gradients(
     rules = [r for r in nested_rules() if r.n_nodes <= max_steps]
     n = f.n_inputs
     x, b = inputs[:n], baselines[:n]
-    diff = (x - b).float()
+    diff = x.float() - b.float()
+    work = torch.promote_types(x.dtype, torch.float32)  # the path's dtype (see methods.py)
+    start_w, diff_w = b.to(work), x.to(work) - b.to(work)
     end, start = endpoints(f, x, b)
     gap = (end - start).float()
     m, d = f.n_targets, x.shape[-1]
@@ -92,8 +94,8 @@ def adaptive_integrated_gradients(
                 idx = new[c:c + batch]
                 pairs = np.unique(rule.pair[idx])
                 local = torch.as_tensor(np.searchsorted(pairs, rule.pair[idx]))
-                a = torch.as_tensor(rule.alphas[idx], dtype=x.dtype, device=x.device)
-                points = b[None, :k] + a[:, None, None] * (x[:k] - b[:k])[None]
+                a = torch.as_tensor(rule.alphas[idx], dtype=work, device=x.device)
+                points = (start_w[None, :k] + a[:, None, None] * diff_w[None, :k]).to(x.dtype)
                 g, _ = sub.grouped_grads_and_values(points, torch.ones(idx.size), local, pairs.size)
                 acc[rows[:, None], torch.as_tensor(pairs, device=x.device)[None, :], :k] += g
             w = torch.zeros(n_pairs, dtype=torch.float32, device=x.device)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ...capture import forward_args, inference_mode, output_cache
+from ...capture.devices import execution_device, model_dtype, rtol
 
 #: Bytes the batched backward of one chunk may hold per activation (sets the target chunk size).
 CHUNK_BYTES = 256 * 2**20
@@ -47,18 +48,19 @@ def gradients_on_inputs_only(model: nn.Module) -> Iterator[None]:
     """Freeze every parameter and switch to eval mode for the duration; restore both after.
 
     Restores each parameter's exact previous ``requires_grad`` flag and the model's (and each
-    submodule's) training flag, also when the body raises.
+    submodule's) training flag, also when the body raises. Flags are restored by parameter name:
+    accelerate replaces an offloaded module's parameter objects at every call.
     """
-    params = list(model.parameters())
-    flags = [p.requires_grad for p in params]
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
     with inference_mode(model):
         try:
-            for p in params:
+            for p in model.parameters():
                 p.requires_grad_(False)
             yield
         finally:
-            for p, f in zip(params, flags, strict=True):
-                p.requires_grad_(f)
+            for name, p in model.named_parameters():
+                if name in flags:
+                    p.requires_grad_(flags[name])
 
 
 #: What each target function returns: its log-probability (default) or its probability.
@@ -113,7 +115,10 @@ class TargetFunctions:
         self.attr_target = attr_target
         self.target_batch_size = target_batch_size
         self._args = forward_args(model)
-        self._device = next(model.parameters()).device
+        embed = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+        #: where the input embeddings live (accelerate may put the head on another device)
+        self._device = execution_device(embed if embed is not None else model)
+        self._rtol = rtol(model_dtype(model), 1e-4)  # the segments check; half: its precision
         self._checked: dict[int, str] = {}
         #: Why the last gradient pass ran one full forward where the plan asked for segments
         #: ("" when it did not fall back); ``attribute`` puts it in the result's notes.
@@ -149,7 +154,7 @@ class TargetFunctions:
     # ---- forward pieces --------------------------------------------------------------------
     def _outputs(self, x: torch.Tensor, lo: int, js: Sequence[int], cache=None):
         """``f`` ``(batch, len(js))`` of targets ``js`` from the segment ``x`` starting at ``lo``."""
-        local = (self.rows[list(js)] - lo).to(self._device)
+        local = self.rows[list(js)] - lo  # on the CPU: it indexes the last hidden state, wherever it is
         kwargs = self._args.kwargs(
             cache=cache, use_cache=cache is not None, logits_to_keep=local if len(js) else 1
         )
@@ -164,8 +169,9 @@ class TargetFunctions:
             lp = torch.softmax(logits.float(), dim=-1)
         else:
             lp = torch.log_softmax(logits.float(), dim=-1)
-        ids = self.target_ids[list(js)].to(self._device)
-        return lp[:, torch.arange(len(js), device=self._device), ids], new_cache
+        ids = self.target_ids[list(js)].to(lp.device)
+        picked = lp[:, torch.arange(len(js), device=lp.device), ids]
+        return picked.to(x.device), new_cache  # the head may sit on another device than x
 
     def values(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, n_targets)`` ``f`` of every target, no gradient (one plain forward)."""
@@ -213,7 +219,7 @@ class TargetFunctions:
                     for js, v in got:
                         got_all[:, js] = v
                     err = float((got_all - ref).abs().max())
-                    if err > 1e-4 * max(1.0, float(ref.abs().max())):
+                    if err > self._rtol * max(1.0, float(ref.abs().max())):
                         problem = f"its KV cache differs from a plain forward by {err:.2g}"
                 except Exception as e:  # noqa: BLE001 - a cache that cannot run this way
                     problem = f"its KV cache failed ({type(e).__name__}: {e})"

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from ...capture import forward_args, inference_mode
+from ...capture.devices import dtype_name, execution_device, model_dtype
+from ..precision import precision_notes
 from .adaptive_ig import MAX_STEPS, check_tol
 from .batched import ATTR_TARGETS, PLANS, TargetFunctions, gradients_on_inputs_only
 from .methods import METHOD_FUNCTIONS
@@ -38,7 +40,8 @@ def check_method(method: object) -> str:
 
 def greedy_next_token(model: nn.Module, ids: torch.Tensor) -> int:
     """The model's most likely next token after ``ids`` (``(n,)``)."""
-    device = next(model.parameters()).device
+    embed = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    device = execution_device(embed if embed is not None else model)
     with inference_mode(model), torch.no_grad():
         out = model(input_ids=ids[None].to(device), **forward_args(model).kwargs(use_cache=False))
     logits = out.logits if hasattr(out, "logits") else out[0]
@@ -184,12 +187,12 @@ def attribute(
 
     n_inputs = int(pos.max())
     m = int(pos.size)
-    device = next(model.parameters()).device
+    device = execution_device(embed)  # gradients are taken on the embeddings, where they live
     scores = np.zeros((m, n_inputs), np.float32)
     norms = np.zeros((m, n_inputs), np.float32)
     values = np.zeros(m, np.float32)
     delta = base_values = steps = None
-    notes: list[str] = []
+    notes: list[str] = precision_notes(dtype_name(model_dtype(model)))
     plan_notes: list[str] = []
     plans_run: set[str] = set()
     options: dict = {"progress": progress}
@@ -266,5 +269,6 @@ def attribute(
         notes=tuple(n for n in (*notes, *plan_notes) if n),
         params=params,
         model_name=model_name,
+        model_dtype=dtype_name(model_dtype(model)),
     )
     return group_sources(result, word_starts) if group == "word" else result

@@ -89,13 +89,17 @@ def integrated_gradients(
     batch = min(n_steps, internal_batch_size)
     n = f.n_inputs
     x, b = inputs[:n], baselines[:n]
-    diff = (x - b).float()
+    diff = x.float() - b.float()
+    # the path in float32 (float64 for a float64 model), then the model's dtype: a bfloat16
+    # alpha or difference would carry 3 digits
+    work = torch.promote_types(x.dtype, torch.float32)
+    start_w, diff_w = b.to(work), x.to(work) - b.to(work)
     total = None
     n_chunks = math.ceil(n_steps / batch)
     with progress_bar(n_chunks, progress, "integrated gradients") as bar:
         for c in range(0, n_steps, batch):
-            a = torch.tensor(alphas[c:c + batch], dtype=x.dtype, device=x.device)
-            points = b[None] + a[:, None, None] * (x - b)[None]
+            a = torch.tensor(alphas[c:c + batch], dtype=work, device=x.device)
+            points = (start_w[None] + a[:, None, None] * diff_w[None]).to(x.dtype)
             g = f.weighted_grads(points, torch.tensor(step_sizes[c:c + batch]))
             total = g if total is None else total + g
             bar.update(1)

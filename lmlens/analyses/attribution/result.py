@@ -101,6 +101,8 @@ class AttributionResult(Result):
     params: dict = field(default_factory=dict)
     """The options the result was computed with (``n_steps``, ``baseline``, ...)."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         if self.method not in METHODS:

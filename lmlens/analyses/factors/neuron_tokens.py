@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ...capture import Readout
+from ...capture.devices import dtype_name, execution_device, materialized, model_dtype
 from ..checks import check_int
 from .result import NeuronTokensResult
 
@@ -97,22 +98,20 @@ def down_columns(mod: nn.Module, neurons: Sequence[int]) -> torch.Tensor:
     ``(d_mlp, d_model)``; any other module is probed: ``mod(e_n) − mod(0)``.
     """
     idx = torch.as_tensor(list(neurons), dtype=torch.long)
-    with torch.no_grad():
+    with torch.no_grad(), materialized(mod):  # an offloaded (accelerate) module's weights, loaded
         if isinstance(mod, nn.Linear):
             return mod.weight[:, idx.to(mod.weight.device)].T.detach().float().cpu()
         w = _conv1d_weight(mod)
         if w is not None:
             return w[idx.to(w.device)].detach().float().cpu()
-        p = next(mod.parameters())
-        eye = torch.zeros(len(idx) + 1, _probe_width(mod), dtype=p.dtype, device=p.device)
+        eye = torch.zeros(len(idx) + 1, _probe_width(mod), dtype=model_dtype(mod), device=execution_device(mod))
         eye[torch.arange(len(idx)), idx] = 1
         out = mod(eye).float()
         return (out[:-1] - out[-1:]).cpu()
 
 
 def _probe(norm: nn.Module) -> tuple[torch.dtype, torch.device]:
-    p = next(norm.parameters(), None)
-    return (p.dtype, p.device) if p is not None else (torch.float32, torch.device("cpu"))
+    return model_dtype(norm), execution_device(norm)
 
 
 def norm_centres(norm: nn.Module | None, d_model: int) -> bool:
@@ -144,7 +143,8 @@ def decode_directions(readout: Readout, directions: torch.Tensor, k: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(top_ids, top_logits, bottom_ids, bottom_logits)``, each ``(n, k)``, of
     ``W_U (γ ⊙ C w)`` for rows ``w`` of ``directions`` ``(n, d_model)``."""
-    W = readout.unembed.weight
+    with materialized(readout.unembed):  # loaded once when accelerate offloads it
+        W = readout.unembed.weight.detach()
     out = [np.zeros((directions.shape[0], k), dtype=t) for t in (np.int64, np.float32) * 2]
     with torch.no_grad():
         for a in range(0, directions.shape[0], CHUNK):
@@ -217,4 +217,5 @@ def neuron_tokens(parts: NeuronReadout, neurons: np.ndarray, *, k: int = 10) -> 
         neurons=neurons, top_ids=top_ids, top_logits=top_logits, bottom_ids=bottom_ids,
         bottom_logits=bottom_logits, strings=dict(zip(ids, parts.id_to_str(ids), strict=True)),
         notes=_notes(parts), model_name=parts.model_name,
+        model_dtype=dtype_name(model_dtype(parts.readout.unembed)),
     )

@@ -215,7 +215,8 @@ def neuron_factors(
         params={"n_factors": n_factors, "init": init if components is None else "custom",
                 "solver": "cd", "beta_loss": "frobenius", "max_iter": max_iter, "tol": float(tol),
                 "random_state": int(random_state), "transferred": components is not None},
-        kind=trace.kind, notes=tuple(notes), model_name=trace.model_name, **extra,
+        kind=trace.kind, notes=tuple(notes), model_name=trace.model_name,
+        model_dtype=trace.model_dtype, **extra,
     )
 
 

@@ -72,6 +72,8 @@ class NeuronTokensResult(Result):
     notes: tuple[str, ...] = ()
     """What was decoded, and anything approximate about it."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         if self.neurons.ndim != 2 or self.neurons.shape[1] != 2:
@@ -169,6 +171,8 @@ class NeuronFactorsResult(Result):
     notes: tuple[str, ...] = ()
     """What was done to the negatives, convergence, how writes were decoded."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         n, f = len(self.tokens), self.activations.shape[0] if self.activations.ndim == 2 else -1

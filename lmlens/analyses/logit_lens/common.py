@@ -87,6 +87,7 @@ def _common(trace: Trace) -> dict:
         "tokens": tuple(trace.tokens),
         "kind": trace.kind,
         "model_name": trace.model_name,
+        "model_dtype": trace.model_dtype,
     }
 
 
@@ -106,10 +107,8 @@ def layer_logits(trace: Trace, layer: int | str) -> torch.Tensor:
     if i == len(names) - 1 and N.LOGITS in trace:
         return trace[N.LOGITS]
     h = trace[names[i]]
-    r = trace.readout
-    p = next(r.head.parameters())
     with torch.no_grad():
-        return r(h.to(p.device, p.dtype)).float().cpu()
+        return trace.readout(h).float().cpu()
 
 
 def _layer_index(layer: object, names: list[str]) -> int:
@@ -144,8 +143,6 @@ def _output_ids(trace: Trace, final: torch.Tensor | None, positions: list[int]) 
     if final is not None:
         return final[positions].argmax(-1).tolist()
     h = trace[N.resid(trace.n_layers - 1)][positions]
-    r = trace.readout
-    p = next(r.head.parameters())
     with torch.no_grad():
-        return r(h.to(p.device, p.dtype)).argmax(-1).tolist()
+        return trace.readout(h).argmax(-1).tolist()
 

@@ -14,6 +14,12 @@ log-sum-exp, so the logits are read from memory once.
 The last layer is not decoded: its rows are the model's own logits (already normed in HF), when
 the trace holds them.
 
+The rows are decoded where the unembedding lives (its execution device under accelerate's
+``device_map``; an offloaded unembedding is loaded there once for the whole decode), one chunk at a
+time, so device memory stays bounded by ``chunk_bytes``. Softmax and log-sum-exp run in float32
+whatever the model's dtype; on a GPU a float16/bfloat16 unembedding multiplies in its own dtype
+(no float32 copy of ``W_U``) and the logits are upcast before they are reduced.
+
 >>> import torch
 >>> from torch import nn
 >>> head = nn.Linear(4, 10, bias=False)
@@ -31,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+from ...capture.devices import execution_device, materialized, model_dtype
 
 #: Default size of the reusable logits buffer.
 DEFAULT_CHUNK_BYTES = 64 * 2**20
@@ -63,11 +71,14 @@ class Decoded:
     top_logprobs: np.ndarray
 
 
-def _fast_linear(head: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-    """``(W, b)`` when the head is exactly a ``Linear`` (logits = h @ W.T + b), else None."""
-    if type(head) is nn.Linear:
-        return head.weight, head.bias
-    return None
+def _fast_linear(head: nn.Module, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """``(W, b)`` in ``dtype`` when the head is exactly a ``Linear`` (logits = h @ W.T + b), else
+    None. An offloaded head's weights are loaded onto its execution device; they stay valid after."""
+    if type(head) is not nn.Linear:
+        return None
+    with materialized(head):
+        w, b = head.weight.detach(), None if head.bias is None else head.bias.detach()
+        return w.to(dtype), None if b is None else b.to(dtype)
 
 
 def _topk(z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,8 +142,10 @@ class _Reducer:
 
 
 def _normed(norm: nn.Module | None, h: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    h = h.to(device, dtype)
-    return h if norm is None else norm(h)
+    """``norm(h)`` on ``device`` (the head's; the norm may compute elsewhere)."""
+    if norm is None:
+        return h.to(device, dtype)
+    return norm(h.to(execution_device(norm), dtype)).to(device)
 
 
 def show_progress(n_rows: int, d_vocab: int, d_model: int) -> bool:
@@ -182,13 +195,14 @@ def decode_layers(
     n_pos, d_model = layers[0].shape
     if any(tuple(t.shape) != (n_pos, d_model) for t in layers):
         raise ValueError(f"layers must all be ({n_pos}, {d_model}); got {[tuple(t.shape) for t in layers]}")
-    fast = _fast_linear(head)
-    ref = fast[0] if fast else next(head.parameters())
-    device = ref.device
-    dtype = torch.float64 if ref.dtype == torch.float64 else torch.float32
-    mod_dtype = ref.dtype
+    device = execution_device(head)
+    mod_dtype = model_dtype(head)
+    dtype = torch.float64 if mod_dtype == torch.float64 else torch.float32
+    half_gpu = device.type == "cuda" and mod_dtype in (torch.float16, torch.bfloat16)
+    mm_dtype = mod_dtype if half_gpu else dtype  # the matmul's dtype; reductions run in `dtype`
+    fast = _fast_linear(head, mm_dtype)
     if fast:
-        w, b = fast[0].to(dtype), None if fast[1] is None else fast[1].to(dtype)
+        w, b = fast
         d_vocab = int(w.shape[0])
     elif final_logits is not None:
         d_vocab = int(final_logits.shape[1])
@@ -223,7 +237,7 @@ def decode_layers(
     # chunk keeps kernel launches few (a slab buffer is then as large as the chunk).
     slab = SLAB_ROWS if device.type == "cpu" else min(chunk_rows, n_rows)
     reduce = _Reducer(slab, d_vocab, topk, dtype, device)
-    buf = torch.empty(min(chunk_rows, n_rows), d_vocab, dtype=dtype, device=device) if fast else None
+    buf = torch.empty(min(chunk_rows, n_rows), d_vocab, dtype=mm_dtype, device=device) if fast else None
 
     def reduce_rows(z: torch.Tensor, r0: int, self_t: bool) -> None:
         """Reduce logits ``z`` of flat rows ``r0 ..`` (row = layer * n_pos + position)."""
@@ -249,11 +263,12 @@ def decode_layers(
         h = _normed(norm, parts[0] if len(parts) == 1 else torch.cat(parts), device, mod_dtype)
         if fast:
             z = buf[:r1 - r0]
-            h = h.to(dtype)
+            h = h.to(mm_dtype)
             if b is None:
                 torch.matmul(h, w.T, out=z)
             else:
                 torch.addmm(b, h, w.T, out=z)
+            z = z.to(dtype)  # half-precision logits of a GPU matmul, upcast
         else:
             z = head(h).to(dtype).contiguous()
         reduce_rows(z, r0, self_t)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...capture import Trace
+from ..precision import precision_notes
 from .common import (
     Progress,
     _check_trace,
@@ -60,7 +61,7 @@ def layer_predictions(
     pos = check_position(position, n)
     names, hidden = _layers(trace)
     chosen = select_layers(layers, names)
-    notes: list[str] = []
+    notes: list[str] = precision_notes(trace.model_dtype)
     last = len(names) - 1
     final = _final(trace, notes) if last in chosen else None
     out = _decode(trace, [hidden[i] for i in chosen], targets=None, topk=topk, final=final,

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ...capture import Trace
+from ..precision import precision_notes
 from .common import (
     Progress,
     _check_trace,
@@ -62,7 +63,7 @@ def rankings(
     topk = check_int("topk", topk)
     names, hidden = _layers(trace)
     chosen = select_layers(layers, names)
-    notes: list[str] = []
+    notes: list[str] = precision_notes(trace.model_dtype)
     final = _final(trace, notes)
     n = trace.n_positions
     ids = trace.token_ids.detach().cpu().long()

@@ -79,6 +79,8 @@ class RankingsResult(Result):
     notes: tuple[str, ...] = ()
     """Things the reader should know (e.g. how the last layer was decoded)."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         _common(self)
@@ -165,6 +167,8 @@ class RankingsWatchResult(Result):
     notes: tuple[str, ...] = ()
     """E.g. "' Parisian' splits into 2 tokens: watching the first, ' Paris'"."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         _common(self)
@@ -237,6 +241,8 @@ class LayerPredictionsResult(Result):
     """``"causal"`` (a position predicts the next token) or ``"masked"``."""
     notes: tuple[str, ...] = ()
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         _common(self)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ...capture import Trace
+from ..precision import precision_notes
 from .common import (
     Progress,
     _check_trace,
@@ -134,7 +135,7 @@ def rankings_watch(
     n = trace.n_positions
     pos = check_position(position, n)
     names, layers = _layers(trace)
-    notes = list(notes)
+    notes = precision_notes(trace.model_dtype) + list(notes)
     final = _final(trace, notes)
     out_id = _output_ids(trace, final, [pos])[0]
     targets = torch.tensor([[*w_ids, out_id]])

@@ -84,4 +84,5 @@ def predictions(trace: Trace, *, topk: int = 10) -> PredictionsResult:
         generated=np.asarray(trace.generated, dtype=bool).copy(),
         kind="masked" if same else "causal",
         model_name=trace.model_name,
+        model_dtype=trace.model_dtype,
     )

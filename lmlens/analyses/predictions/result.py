@@ -49,6 +49,8 @@ class PredictionsResult(Result):
     notes: tuple[str, ...] = ()
     """What to know when reading the numbers (shown by the view)."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         n = self.input_ids.shape[0]
