@@ -54,8 +54,8 @@ class MaskedTargetFunctions(TargetFunctions):
         logits = out.logits if hasattr(out, "logits") else out[0]
         if not len(js):
             return None, None
-        local = self.rows[list(js)].to(self._device)
+        local = self.rows[list(js)].to(logits.device)  # the head may sit on another device than x
         logits = logits[:, local].float()
         lp = torch.softmax(logits, -1) if self.attr_target == "prob" else torch.log_softmax(logits, -1)
-        ids = self.target_ids[list(js)].to(self._device)
-        return lp[:, torch.arange(len(js), device=self._device), ids], None
+        ids = self.target_ids[list(js)].to(lp.device)
+        return lp[:, torch.arange(len(js), device=lp.device), ids].to(x.device), None

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ....capture.devices import execution_device, materialized, model_dtype
+
 _ACTIVATION_NAME = re.compile(r"gelu|silu|swish|relu|mish|tanh|sigmoid|softplus|activation", re.I)
 _NOT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.GLU, nn.MultiheadAttention,
                     nn.Identity, nn.Dropout)
@@ -39,16 +41,19 @@ class NormSpec:
 
     @property
     def weight(self) -> torch.Tensor | None:
-        """The effective weight (``1 + weight`` for Gemma-style norms)."""
-        w = getattr(self.module, "weight", None)
-        if w is None:
-            return None
-        return (1 + w.detach().float()) if self.plus_one else w.detach().float()
+        """The effective weight (``1 + weight`` for Gemma-style norms), float32, a copy (read
+        while accelerate has an offloaded module's weights loaded)."""
+        with materialized(self.module):
+            w = getattr(self.module, "weight", None)
+            if w is None:
+                return None
+            return (1 + w.detach().float()) if self.plus_one else w.detach().float().clone()
 
     @property
     def bias(self) -> torch.Tensor | None:
-        b = getattr(self.module, "bias", None)
-        return None if b is None else b.detach().float()
+        with materialized(self.module):
+            b = getattr(self.module, "bias", None)
+            return None if b is None else b.detach().float().clone()
 
 
 def _probe(module: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
@@ -61,9 +66,10 @@ def _probe(module: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
 
 
 def _param_device_dtype(module: nn.Module, model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    for t in (*module.parameters(), *model.parameters()):
-        return t.device, (t.dtype if t.is_floating_point() else torch.float32)
-    return torch.device("cpu"), torch.float32
+    # where it computes (accelerate may keep offloaded weights on ``meta``); a parameter-free
+    # module: where the model computes
+    has_own = any(True for _ in module.parameters()) or getattr(module, "_hf_hook", None) is not None
+    return execution_device(module if has_own else model), model_dtype(model)
 
 
 def is_elementwise_activation(module: nn.Module, model: nn.Module | None = None) -> bool:
