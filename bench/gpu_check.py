@@ -85,7 +85,8 @@ def main() -> int:
 
     # 1. one device
     one = lmlens.load("smollm2", device=args.device)
-    check("device= puts every part there", {p.device for p in one.model.parameters()} == {dev})
+    on = {(p.device.type, p.device.index or 0) for p in one.model.parameters()}
+    check("device= puts every part there", on == {(dev.type, dev.index or 0)}, str(on))
     compare(ref, one, f"single {dev}", prob_atol=1e-4, exact_ranks=True)
     del one
 
