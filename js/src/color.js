@@ -22,6 +22,33 @@ const RANK_MAX = 10000;
 /** Colour-blind-safe line colours (Okabe & Ito); the matplotlib figures use the same list. */
 const LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
 
+/**
+ * Head colours: 12 hues at least 18 ΔE (CIE76) apart for normal vision and under simulated
+ * protanopia, deuteranopia and tritanopia (Machado et al. 2009), lightness L* 42-72 so that thin
+ * lines read on light and dark backgrounds; ordered so that the first heads differ most. They
+ * repeat after 12 heads. The matplotlib figures use the same list (views/attention_figure.py).
+ */
+const HEAD_COLORS = ["#5599FF", "#FF6611", "#DD99AA", "#8811FF", "#AA3388", "#557744", "#99BB77", "#9944BB", "#BB99CC", "#CC0000", "#00CC44", "#7755EE"];
+
+/**
+ * "#rrggbb" → [r, g, b].
+ * @param {string} hex
+ * @returns {RGB}
+ */
+function hexRGB(hex) {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+/**
+ * [r, g, b] of the colour of head slot `i` (the i-th shown head; repeats after 12).
+ * @param {number} i
+ * @returns {RGB}
+ */
+function headRGB(i) {
+  return hexRGB(HEAD_COLORS[((i % HEAD_COLORS.length) + HEAD_COLORS.length) % HEAD_COLORS.length]);
+}
+
 /** viridis at 9 evenly spaced stops (perceptually uniform, colour-blind safe). */
 const VIRIDIS = /** @type {RGB[]} */ ([
   [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
@@ -247,6 +274,9 @@ module.exports = {
   PROB_FLOOR,
   RANK_MAX,
   LINE_COLORS,
+  HEAD_COLORS,
+  hexRGB,
+  headRGB,
   MAX_ALPHA_UNLIKELY,
   MAX_ALPHA_LIKELY,
   UNLIKELY,

@@ -7,9 +7,12 @@
  *
  * Bytes are little-endian, C order. float16 and quantized integers (a record with "scale")
  * decode to Float32Array; every other dtype decodes to its own typed array.
+ *
+ * A record with "codec": "deflate" holds zlib-compressed bytes: `decodeAsync` (and `recordBytes`)
+ * inflate them with the browser's own DecompressionStream; `decode` refuses them.
  */
 
-/** @typedef {{dtype: string, shape: number[], b64: string, scale?: number, offset?: number, nan?: number}} ArrayRecord */
+/** @typedef {{dtype: string, shape: number[], b64: string, scale?: number, offset?: number, nan?: number, codec?: string}} ArrayRecord */
 /** @typedef {Float32Array|Float64Array|Int8Array|Uint8Array|Int16Array|Uint16Array|Int32Array|Uint32Array} Typed */
 /** @typedef {{data: Typed, shape: number[]}} Decoded */
 
@@ -63,24 +66,36 @@ function size(shape) {
 }
 
 /**
- * Decode one record into `{data, shape}`.
  * @param {ArrayRecord} rec
- * @returns {Decoded}
+ * @returns {{new (buffer: ArrayBuffer): Typed, BYTES_PER_ELEMENT: number}}
  */
-function decode(rec) {
+function checkRecord(rec) {
   if (!rec || typeof rec.b64 !== "string" || !Array.isArray(rec.shape)) {
     throw new Error("lmlens: not an array record (needs dtype, shape, b64)");
   }
   const Type = TYPES[rec.dtype];
   if (!Type) throw new Error(`lmlens: unknown dtype ${JSON.stringify(rec.dtype)}`);
-  const bytes = base64ToBytes(rec.b64);
+  if (rec.codec !== undefined && rec.codec !== "deflate") throw new Error(`lmlens: unknown codec ${JSON.stringify(rec.codec)}`);
+  return Type;
+}
+
+/**
+ * A record's values from its (inflated) bytes.
+ * @param {ArrayRecord} rec
+ * @param {Uint8Array} bytes
+ * @returns {Decoded}
+ */
+function fromBytes(rec, bytes) {
+  const Type = checkRecord(rec);
   const n = size(rec.shape);
   if (bytes.length !== n * Type.BYTES_PER_ELEMENT) {
     throw new Error(
       `lmlens: ${rec.dtype} array of shape [${rec.shape}] needs ${n * Type.BYTES_PER_ELEMENT} bytes, got ${bytes.length}`
     );
   }
-  const raw = new Type(/** @type {ArrayBuffer} */ (bytes.buffer));
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const buf = whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const raw = new Type(/** @type {ArrayBuffer} */ (buf));
   if (rec.dtype === "float16") {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = halfToFloat(raw[i]);
@@ -98,6 +113,50 @@ function decode(rec) {
 }
 
 /**
+ * Decode one (uncompressed) record into `{data, shape}`.
+ * @param {ArrayRecord} rec
+ * @returns {Decoded}
+ */
+function decode(rec) {
+  checkRecord(rec);
+  if (rec.codec) throw new Error("lmlens: a compressed record needs decodeAsync");
+  return fromBytes(rec, base64ToBytes(rec.b64));
+}
+
+/**
+ * Inflate zlib-compressed bytes ("deflate" format) with the platform's DecompressionStream.
+ * @param {Uint8Array} bytes
+ * @returns {Promise<Uint8Array>}
+ */
+async function inflate(bytes) {
+  if (typeof DecompressionStream === "undefined") {
+    throw new Error("lmlens: this browser cannot inflate compressed view data (no DecompressionStream); open the view in a current browser");
+  }
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * A record's raw element bytes, inflated when compressed (e.g. uint8 codes without their scale).
+ * @param {ArrayRecord} rec
+ * @returns {Promise<Uint8Array>}
+ */
+async function recordBytes(rec) {
+  checkRecord(rec);
+  const bytes = base64ToBytes(rec.b64);
+  return rec.codec === "deflate" ? inflate(bytes) : bytes;
+}
+
+/**
+ * Decode any record, compressed or not.
+ * @param {ArrayRecord} rec
+ * @returns {Promise<Decoded>}
+ */
+async function decodeAsync(rec) {
+  return fromBytes(rec, await recordBytes(rec));
+}
+
+/**
  * Row `i` of a decoded 2-D array (a view, not a copy).
  * @param {Decoded} arr
  * @param {number} i
@@ -109,4 +168,4 @@ function row(arr, i) {
   return arr.data.subarray(i * k, (i + 1) * k);
 }
 
-module.exports = { decode, row, halfToFloat, base64ToBytes };
+module.exports = { decode, decodeAsync, recordBytes, inflate, row, halfToFloat, base64ToBytes };

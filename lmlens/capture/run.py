@@ -145,13 +145,16 @@ def record(
     *,
     dtype: torch.dtype | None = None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    token_type_ids: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One no-grad forward over ``input_ids`` (shape ``(n_positions,)``), returning name → tensor
     (no batch axis). Refuses (``ValueError``) before running when a point cannot be captured or
-    the capture would exceed ``max_bytes``."""
+    the capture would exceed ``max_bytes``. ``token_type_ids`` (``(n_positions,)``, BERT-style
+    segment ids of a sentence pair) go to the forward when given."""
     require(model, anatomy, points)
     n = int(input_ids.shape[0])
     check_capture_budget(model, anatomy, points, [n], [[0]], dtype=dtype, max_bytes=max_bytes)
     ids = input_ids[None]
-    store = forward(model, anatomy, ids, torch.ones_like(ids), points, dtype=dtype)
+    extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids[None].to(next(model.parameters()).device)}
+    store = forward(model, anatomy, ids, torch.ones_like(ids), points, dtype=dtype, **extra)
     return {p: store[p][0] for p in points}

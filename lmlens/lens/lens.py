@@ -7,7 +7,7 @@ The Lens is composed, not inherited: ``LensCore`` holds the model, tokenizer and
 
 from __future__ import annotations
 
-from . import attribution, factors, logit_lens, predictions
+from . import attention, attribution, factors, logit_lens, predictions
 from .core import LensCore
 
 
@@ -30,3 +30,5 @@ class Lens(LensCore):
     # neuron factors (lens/factors.py)
     neuron_factors = factors.neuron_factors
     neuron_tokens = factors.neuron_tokens
+    # attention: heads, model, matrix and pair views (lens/attention.py)
+    attention = attention.attention

@@ -23,7 +23,7 @@ import numpy as np
 
 from ... import names as N
 from ...capture import Trace
-from ..checks import check_choice
+from ..checks import check_choice, check_indices
 from .result import POSITIVE
 
 #: The capture points the analysis reads (``lens.trace(text, points=POINTS)``).
@@ -36,33 +36,7 @@ def select_layers(layers: int | str | Sequence[int | str] | range | None, n_laye
 
     ``ValueError`` for a layer out of range, a repeated one, or an empty selection.
     """
-    if layers is None:
-        return list(range(n_layers))
-    if isinstance(layers, (int, np.integer, str)) and not isinstance(layers, bool):
-        layers = [layers]
-    if not isinstance(layers, (Sequence, range, np.ndarray)):
-        raise TypeError(f"layers must be None, an int or a list of ints, got {type(layers).__name__}")
-    out: list[int] = []
-    for x in layers:
-        if isinstance(x, str):
-            layer, site = N.parse(x)
-            if site != "mlp.post":
-                raise ValueError(f"layers: {x!r} is not an FFN activation point ('blocks.{{i}}.mlp.post')")
-            x = layer
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-            raise TypeError(f"layers must hold ints (block numbers), got {type(x).__name__}")
-        if not -n_layers <= x < n_layers:
-            raise ValueError(
-                f"layers: block {int(x)} does not exist; this model has {n_layers} blocks "
-                f"(valid: 0..{n_layers - 1}, or -{n_layers}..-1 from the end)"
-            )
-        i = int(x) % n_layers
-        if i in out:
-            raise ValueError(f"layers: block {i} is given twice")
-        out.append(i)
-    if not out:
-        raise ValueError("layers must name at least one block (or be None for all)")
-    return sorted(out)
+    return check_indices("layers", layers, n_layers, site="mlp.post", site_what="an FFN activation point")
 
 
 @dataclass(frozen=True)
