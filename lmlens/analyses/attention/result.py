@@ -101,16 +101,13 @@ class AttentionResult(Result):
         nl, nh = p.shape[:2]
         if p.dtype.kind != "f":
             raise ValueError(f"patterns must be floats, got {p.dtype}")
-        for name, arr, shape, kinds in (
-            ("layers", self.layers, (nl,), "iu"), ("heads", self.heads, (nh,), "iu"),
-            ("input_ids", self.input_ids, (n,), "iu"), ("generated", self.generated, (n,), "b"),
-            ("hidden", self.hidden, (n,), "b"),
-            ("value_norms", self.value_norms, (nl, nh, n), "f"), ("rollout", self.rollout, (nl, n, n), "f"),
+        for name, shape, kinds in (
+            ("layers", (nl,), "iu"), ("heads", (nh,), "iu"), ("input_ids", (n,), "iu"),
+            ("generated", (n,), "b"), ("hidden", (n,), "b"),
+            ("value_norms", (nl, nh, n), "f"), ("rollout", (nl, n, n), "f"),
         ):
-            if arr is None:
-                continue
-            if arr.shape != shape or arr.dtype.kind not in kinds:
-                raise ValueError(f"{name} must be {shape} of kind {kinds!r}, got {arr.shape} {arr.dtype}")
+            if getattr(self, name) is not None:
+                self.expect(name, shape, kinds)
         if len(self.layer_names) != nl:
             raise ValueError(f"layer_names must name the {nl} layers, got {len(self.layer_names)}")
         if self.weighting not in WEIGHTINGS:
