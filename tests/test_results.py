@@ -12,6 +12,7 @@ import transformers as T
 from tiny import bpe_tokenizer, tiny_lens, tiny_model
 
 import lmlens
+from lmlens.analyses.attention import attention
 from lmlens.analyses.attribution import attribute
 from lmlens.analyses.logit_lens import layer_predictions, rankings, rankings_watch
 from lmlens.analyses.predictions import predictions
@@ -30,6 +31,7 @@ def _results(lens):
         layer_predictions(trace, topk=3, progress=False),
         attribute(lens.model, ids, [3, 5], embed=lens.anatomy.embed_module(lens.model),
                   method="integrated_gradients", n_steps=4, progress=False),
+        attention(trace, hide=[0]),
     ]
 
 

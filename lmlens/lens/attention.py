@@ -61,7 +61,8 @@ def hide_positions(lens: LensCore, ids: Sequence[int], hide: object) -> list[int
 
 def _pair_trace(lens: LensCore, a: object, b: object, points: list[str]) -> tuple[Trace, int]:
     """A trace of the sentence pair ``(a, b)`` as the tokenizer encodes pairs (``[CLS] a [SEP] b
-    [SEP]`` for BERT, with segment ids where the model takes them), and where ``b`` starts."""
+    [SEP]`` for BERT, with segment ids where the model takes them: the tokenizer's, else 0 before
+    B and 1 from B on), and where ``b`` starts."""
     if not isinstance(a, str) or not isinstance(b, str) or not a.strip() or not b.strip():
         raise ValueError("sentence_b: a sentence pair needs two non-empty texts (x and sentence_b strings)")
     enc = lens.tokenizer(a, b)
@@ -75,8 +76,13 @@ def _pair_trace(lens: LensCore, a: object, b: object, points: list[str]) -> tupl
         start = list(types).index(1)
     else:
         raise ValueError("sentence_b: this tokenizer does not say where sentence B starts (no sequence ids)")
+    tt = None
     params = inspect.signature(lens.model.forward).parameters
-    tt = torch.tensor(list(types), dtype=torch.long) if types is not None and "token_type_ids" in params else None
+    if "token_type_ids" in params and (getattr(lens.model.config, "type_vocab_size", 0) or 0) >= 2:
+        # BERT's segments: 0 for [CLS] A [SEP], 1 for B [SEP]; built when the tokenizer gives none
+        given = list(types) if types is not None else []
+        segments = given if 1 in given else [0] * start + [1] * (len(ids) - start)
+        tt = torch.tensor(segments, dtype=torch.long)
     chosen = lens._select(points)
     tensors = record(lens.model, lens.anatomy, ids, chosen, token_type_ids=tt)
     return lens._make_trace(ids, tensors, np.zeros(ids.shape[0], dtype=bool)), start

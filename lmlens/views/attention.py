@@ -211,7 +211,7 @@ def attention_view(
     r = check_result(result, AttentionResult)
     check_choice("view", view, MODES)
     mass = check_mass(mass)
-    chosen = check_pair(None if pair is None else tuple(pair), r.n_positions)
+    chosen = check_pair(pair, r.n_positions)
     d = _Data(r)
     chosen = chosen or default_pair(r, d.weights)
 
