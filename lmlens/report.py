@@ -38,6 +38,9 @@ REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
     ("Input attribution", lambda lens, text: lens.attribution(
         text, method=["integrated_gradients", "saliency", "deeplift", "attnlrp"], attr_target="prob")),
     ("Neuron factors", lambda lens, text: lens.neuron_factors(text, n_factors=min(8, getattr(text, "n_positions", 0) or len(lens.tokenize(text))))),
+    ("Attention", lambda lens, text: lens.attention(text, view="heads")),
+    # Kobayashi et al.'s norms discount the sink tokens most heads attend to (BOS, [CLS], [SEP])
+    ("Attention, value-weighted ‖α f(x)‖", lambda lens, text: lens.attention(text, view="model", weighting="norm")),
 ]
 
 

@@ -291,6 +291,7 @@ def five_views():
         lens.layer_predictions(trace, topk=3),
         lens.rankings_watch(trace, watch=[" Paris", " the"], position=5),
         lens.attribution("The capital of France is Paris city", target=" Paris city", method=["saliency", "input_x_gradient"]),
+        lens.attention(trace, view="heads"),
     ]
 
 
@@ -321,6 +322,17 @@ def _toggle_once(page, host: str, kind: str) -> None:
         page.click(f"{host} .lm-seg button[data-v='signed']")  # doubled: still one change, checked below
         assert page.get_attribute(f"{host} .lm-seg button[data-v='signed']", "aria-pressed") == "true"
         assert "lowers" in page.locator(f"{host} .lm-legend").text_content()
+    elif kind == "attention":
+        page.click(f"{host} .lm-att-left .lm-tok >> nth=3")  # doubled: it would pin and unpin
+        assert page.locator(f"{host} .lm-att-headview .lm-unpin").is_visible()
+        page.click(f"{host} .lm-att-head[data-h='1']")  # doubled: it would hide and show again
+        assert page.get_attribute(f"{host} .lm-att-head[data-h='1']", "aria-pressed") == "false"
+
+
+def _rendered(page, host: str, kind: str) -> None:
+    """Wait until a view drawn asynchronously (attention inflates its data first) has drawn."""
+    if kind == "attention":
+        page.wait_for_selector(f"{host} .lm-attention[data-lm-ready]", timeout=10_000)
 
 
 def test_rerendering_in_the_same_element_leaves_no_duplicates(ch, tmp_path, five_views):
@@ -328,6 +340,7 @@ def test_rerendering_in_the_same_element_leaves_no_duplicates(ch, tmp_path, five
     path.write_text(page_html(five_views, title="five"), encoding="utf-8")
     with open_page(path, browser=ch) as (page, log):
         page.wait_for_selector(".lm-attribution .lm-tok")
+        page.wait_for_selector(".lm-attention[data-lm-ready]")
         cdp = page.context.new_cdp_session(page)
         everywhere = _listeners(cdp, "document") + _listeners(cdp, "window")  # the page's own views
         for view in five_views:
@@ -346,6 +359,7 @@ def test_rerendering_in_the_same_element_leaves_no_duplicates(ch, tmp_path, five
                 }""",
                 kind,
             )
+            _rendered(page, host, kind)
             first = _listeners(cdp, f"document.querySelector('{host}')")
             nodes = page.evaluate(f"document.querySelector('{host}').querySelectorAll('*').length")
             assert first > 0 and nodes > 0, kind
@@ -355,6 +369,7 @@ def test_rerendering_in_the_same_element_leaves_no_duplicates(ch, tmp_path, five
                        v.cleanup = LMLens.render({ model: LMLens.staticModel(v.spec), el: v.host }); }""",
                     kind,
                 )
+                _rendered(page, host, kind)
             assert _listeners(cdp, f"document.querySelector('{host}')") == first, kind
             assert page.evaluate(f"document.querySelector('{host}').querySelectorAll('*').length") == nodes, kind
             assert page.locator(f"{host} .lm-view").count() == 1, kind

@@ -5,24 +5,29 @@
  * right one, and for every shown head a line from each query to each key in the head's colour,
  * as opaque as the weight. Hovering a query shows only its lines (and, beside the keys, a box per
  * head as strong as its weight); hovering a key shows the lines into it; a click pins the token
- * (Unpin or Escape releases; ↑/↓ and ←/→ move). Lines are drawn on one canvas, batched by
- * opacity, so hundreds of tokens stay responsive; only the edges making up the chosen share of
- * each row's mass are drawn.
+ * (Unpin or Escape releases; ←/→ move). Lines are rasterised in JS into a pixel buffer the
+ * height of the visible part of the columns (paint.js lineRaster: a canvas stroke per line is far
+ * too slow without GPU rasterisation), redrawn as the columns scroll, so hundreds of tokens stay
+ * responsive; only the edges making up the chosen share of each row's mass are drawn, and none
+ * weaker than 1.2%.
  */
 
 const { h } = require("../../dom.js");
-const { headRGB, css } = require("../../color.js");
+const { headRGB } = require("../../color.js");
 const { formatInt } = require("../../format.js");
 const { pinState } = require("../../ui/pin.js");
 const { tokenStrip } = require("../../ui/token_strip.js");
 const { chip } = require("../../ui/token_text.js");
 const { detailPanel } = require("../../ui/detail.js");
 const { rowCodes, massKeep, sentenceSets } = require("./data.js");
-const { themeRGB, sizeCanvas } = require("./paint.js");
+const { themeRGB, sizeCanvas, lineRaster } = require("./paint.js");
 const { headColor } = require("./controls.js");
 
-/** Opacity levels lines are batched into. */
-const LEVELS = 24;
+/** Lines weaker than this code (of 255: 1.2% of a row for attention) are not drawn: invisible. */
+const MIN_CODE = 3;
+/** Time the first slice of a large drawing may take before it shows, and each later one (ms). */
+const FIRST_SLICE_MS = 60;
+const SLICE_MS = 150;
 /** Width of the lines area and of each per-head box band (CSS px). */
 const LINES_W = 240;
 const BOX_W = 6;
@@ -83,7 +88,12 @@ function headView(o) {
   let yK = new Map();
   /** @type {CanvasRenderingContext2D|null} */
   let ctx = null;
+  /** @type {ReturnType<typeof lineRaster>|null} */
+  let raster = null;
+  /** @type {ImageData|null} */
+  let image = null;
   let height = 0;
+  let band = 0;
   let builtFor = "";
 
   function buildColumns() {
@@ -117,72 +127,92 @@ function headView(o) {
     yQ = new Map(sets.queries.map((p, i) => [p, i * rowH + rowH / 2]));
     yK = new Map(sets.keys.map((p, i) => [p, i * rowH + rowH / 2]));
     height = Math.max(sets.queries.length, sets.keys.length) * rowH;
-    ctx = sizeCanvas(canvas, LINES_W + 2 * bandW, height).ctx;
+    ctx = sizeCanvas(canvas, LINES_W + 2 * bandW, height, 1).ctx;
+    // the columns scroll inside a box at most 75% of the window high: draw that much at a time
+    const win = typeof window !== "undefined" && window.innerHeight ? window.innerHeight : 1000;
+    band = Math.min(height, Math.ceil(0.75 * win) + 2 * rowH);
+    raster = lineRaster(LINES_W + 2 * bandW, band);
+    image = ctx ? ctx.createImageData(LINES_W + 2 * bandW, band) : null;
   }
 
   /** Head slots drawn now, or [-1] for the rollout. */
   const sources = () => (state.rollout && d.roll ? [-1] : d.heads.map((_, i) => i).filter((i) => state.active[i]));
   const colorOf = (/** @type {number} */ src) => (src < 0 ? themeRGB(view, "--lm-fg", [31, 35, 40]) : headRGB(src));
 
-  /** @param {number} key  -1: every row; < n: query `key`; ≥ n: key `key - n` */
+  let job = 0;
+
+  /**
+   * Draw the lines for `key` (-1: every row; < n: query `key`; ≥ n: key `key - n`). A large
+   * drawing (every row of a long text) goes on in slices between events, showing what is done
+   * after each, so the page stays responsive; a new drawing cancels the one under way. The canvas
+   * says `data-lm-drawn` when a drawing is complete.
+   * @param {number} key
+   */
   function draw(key) {
-    if (!ctx) return;
+    if (!ctx || !raster || !image) return;
+    const rs = raster;
     const c = ctx;
-    c.clearRect(0, 0, LINES_W + 2 * bandW, height);
+    const img = image;
+    const y0 = Math.max(0, Math.min(height - band, row.scrollTop - rowH));  // the band drawn
+    const my = ++job;
+    canvas.removeAttribute("data-lm-drawn");
+    rs.clear();
     const l = state.layer;
     const fq = key >= 0 && key < n ? key : -1;
     const fk = key >= n ? key - n : -1;
-    const queries = fq >= 0 ? [fq] : sets.queries;
+    const queries = (fq >= 0 ? [fq] : sets.queries).filter((q) => !d.hidden[q] && yQ.has(q));
     const keys = sets.keys.filter((k) => !d.hidden[k]);
     const x0 = bandW;
-    const x1 = bandW + LINES_W;
-    c.lineWidth = key >= 0 ? 1.6 : 1.1;
+    const x1 = bandW + LINES_W - 1;
+    const W = LINES_W + 2 * bandW;
     const srcs = sources();
-    for (const src of srcs) {
-      /** @type {number[][]} */
-      const levels = Array.from({ length: LEVELS }, () => []);
-      for (const q of queries) {
-        if (d.hidden[q] || !yQ.has(q)) continue;
-        const codes = rowCodes(d, l, src, q);
-        for (const k of massKeep(codes, keys, state.mass)) {
-          if (fk >= 0 && k !== fk) continue;
-          const lv = Math.min(LEVELS - 1, Math.ceil((codes[k] / 255) * (LEVELS - 1)));
-          levels[lv].push(/** @type {number} */ (yQ.get(q)), /** @type {number} */ (yK.get(k)));
-        }
-      }
-      const rgb = colorOf(src);
-      c.strokeStyle = css(rgb);
-      for (let lv = 1; lv < LEVELS; lv++) {
-        const ys = levels[lv];
-        if (!ys.length) continue;
-        c.globalAlpha = lv / (LEVELS - 1);
-        c.beginPath();
-        for (let j = 0; j < ys.length; j += 2) {
-          c.moveTo(x0, ys[j]);
-          c.lineTo(x1, ys[j + 1]);
-        }
-        c.stroke();
-      }
-    }
-    c.globalAlpha = 1;
     // boxes beside the other column: one per shown head, as strong as its weight
     if (fq >= 0 || fk >= 0) {
       const w = Math.max(2, Math.floor(bandW / Math.max(1, srcs.length)));
       srcs.forEach((src, j) => {
-        c.fillStyle = css(colorOf(src));
-        const others = fq >= 0 ? keys : sets.queries.filter((q) => !d.hidden[q]);
+        const rgb = colorOf(src);
+        const others = fq >= 0 ? keys : queries;
         for (const p of others) {
           const code = fq >= 0 ? rowCodes(d, l, src, fq)[p] : rowCodes(d, l, src, p)[fk];
           if (!code) continue;
-          c.globalAlpha = code / 255;
-          const y = /** @type {number} */ ((fq >= 0 ? yK : yQ).get(p)) - rowH / 2 + 1;
-          const x = fq >= 0 ? x1 + j * w : x0 - (j + 1) * w;
-          c.fillRect(x, y, w - 1, rowH - 2);
+          const y = /** @type {number} */ ((fq >= 0 ? yK : yQ).get(p)) - rowH / 2 + 1 - y0;
+          if (y < -rowH || y > band) continue;
+          const x = fq >= 0 ? x1 + 1 + j * w : x0 - (j + 1) * w;
+          rs.box(x, y, w - 1, rowH - 2, rgb, code / 255);
         }
       });
-      c.globalAlpha = 1;
     }
-    canvas.setAttribute("data-lm-drawn", `${state.layer}:${key}:${srcs.join(",")}`);
+    const rgbs = srcs.map(colorOf);
+    let at = 0;  // next (source, query) row: at = s * queries.length + qi
+    const rows = srcs.length * queries.length;
+    let slice = FIRST_SLICE_MS;
+    const step = (/** @type {boolean} */ later) => {
+      if (my !== job || (later && !canvas.isConnected)) return;  // a newer drawing, or the view is gone
+      const t0 = performance.now();
+      while (at < rows && performance.now() - t0 < slice) {
+        const si = Math.floor(at / queries.length);
+        const q = queries[at % queries.length];
+        at++;
+        const codes = rowCodes(d, l, srcs[si], q);
+        const yq = /** @type {number} */ (yQ.get(q)) - y0;
+        for (const k of massKeep(codes, keys, state.mass)) {
+          if ((fk >= 0 && k !== fk) || codes[k] < MIN_CODE) continue;
+          const yk = /** @type {number} */ (yK.get(k)) - y0;
+          if ((yq < 0 && yk < 0) || (yq >= band && yk >= band)) continue;  // never crosses the band
+          rs.line(x0, yq, x1, yk, rgbs[si], codes[k] / 255);
+        }
+      }
+      c.clearRect(0, 0, W, height);
+      rs.pixels(img.data);
+      c.putImageData(img, 0, y0);
+      if (at < rows) {
+        slice = SLICE_MS;
+        setTimeout(() => step(true), 0);
+      } else {
+        canvas.setAttribute("data-lm-drawn", `${l}:${key}:${srcs.join(",")}`);
+      }
+    };
+    step(false);
   }
 
   /** @param {number} key @param {boolean} pinned */
@@ -216,6 +246,16 @@ function headView(o) {
       body.appendChild(h("div", { className: "lm-att-headrow" }, [sw, h("b", { text: src < 0 ? "rollout" : `head ${d.heads[src]}` }), ...items]));
     }
   }
+
+  let scrolled = false;
+  listen.on(row, "scroll", () => {
+    if (scrolled) return;
+    scrolled = true;
+    setTimeout(() => {
+      scrolled = false;
+      draw(pin.shown());
+    }, 16);
+  });
 
   buildColumns();
   show(-1, false);

@@ -12,7 +12,7 @@ const { h } = require("../../dom.js");
 const { css, headRGB } = require("../../color.js");
 const { tokenText } = require("../../ui/token_text.js");
 const { layerMatrix, sentenceSets } = require("./data.js");
-const { themeRGB, sizeCanvas, matrixPixels, cellKinds, putPixels, VALUE } = require("./paint.js");
+const { themeRGB, sizeCanvas, matrixPixels, topValue, putPixels } = require("./paint.js");
 
 /** Label font (CSS px) and the room labels take on the left and at the top. */
 const FONT = 11;
@@ -84,14 +84,12 @@ function heatmap(o) {
       vals = layerMatrix(d, t.layer, t.active.map((_, i) => i === t.head), false);
       scale = d.scales[t.layer];
     }
-    const kindOf = cellKinds(d.hidden, d.causal);
-    let top = 0;
-    for (const q of rows) for (const k of cols) if (kindOf(q, k) === VALUE && vals[q * n + k] > top) top = vals[q * n + k];
+    const top = topValue(vals, n, rows, cols, d.hidden, d.causal);
     const fg = themeRGB(o.view, "--lm-fg", [31, 35, 40]);
     const rgb = t.head === -2 ? fg : t.head === -1 ? themeRGB(o.view, "--lm-accent", [9, 105, 218]) : headRGB(t.head);
     const wD = Math.round(w * dpr);
     const hD = Math.round(hgt * dpr);
-    putPixels(ctx, matrixPixels(vals, n, rows, cols, wD, hD, { rgb, maskRGB: fg, top, gamma: GAMMA, kindOf }), wD, hD, left, topM, dpr);
+    putPixels(ctx, matrixPixels(vals, n, rows, cols, wD, hD, { rgb, maskRGB: fg, top, gamma: GAMMA, hidden: d.hidden, causal: d.causal }), wD, hD, left, topM, dpr);
     ctx.fillStyle = css(fg);
     ctx.font = `${FONT}px system-ui, sans-serif`;
     if (labels) {

@@ -15,7 +15,7 @@ const { pinState } = require("../../ui/pin.js");
 const { chip } = require("../../ui/token_text.js");
 const { detailPanel } = require("../../ui/detail.js");
 const { sentenceSets } = require("./data.js");
-const { themeRGB, sizeCanvas, matrixPixels, cellKinds, putPixels } = require("./paint.js");
+const { themeRGB, sizeCanvas, matrixPixels, putPixels } = require("./paint.js");
 const { heatmap } = require("./heatmap.js");
 
 /** Room for the layer labels (left) and head labels (top), and the gap between cells (CSS px). */
@@ -79,12 +79,11 @@ function modelView(o) {
     const n = d.n;
     const { queries, keys } = sentenceSets(n, d.sb, state.filter);
     const fg = themeRGB(view, "--lm-fg", [31, 35, 40]);
-    const kindOf = cellKinds(d.hidden, d.causal);
     const sD = Math.max(1, Math.round(side * dpr));
     for (let l = 0; l < d.L; l++) {
       for (let c = 0; c < cols; c++) {
         const vals = c < d.H ? d.codes[l].subarray(c * n * n, (c + 1) * n * n) : /** @type {Uint8Array[]} */ (d.roll)[l];
-        const px = matrixPixels(vals, n, queries, keys, sD, sD, { rgb: c < d.H ? headRGB(c) : fg, maskRGB: fg, top: 255, gamma: 0.6, kindOf });
+        const px = matrixPixels(vals, n, queries, keys, sD, sD, { rgb: c < d.H ? headRGB(c) : fg, maskRGB: fg, top: 255, gamma: 0.6, hidden: d.hidden, causal: d.causal });
         putPixels(ctx, px, sD, sD, LEFT + c * (side + GAP), TOP + l * (side + GAP), dpr);
       }
     }

@@ -25,15 +25,17 @@ function themeRGB(el, name, dflt) {
 }
 
 /**
- * Size `canvas` to `w` × `h` CSS pixels at the device's resolution (at most 2×, and less when the
- * canvas would pass 16k device pixels); returns the 2-D context scaled to CSS pixels and the ratio.
+ * Size `canvas` to `w` × `h` CSS pixels at the device's resolution (at most `maxDpr`, and less
+ * when the canvas would pass 16k device pixels); returns the 2-D context scaled to CSS pixels and
+ * the ratio.
  * @param {HTMLCanvasElement} canvas
  * @param {number} w
  * @param {number} h
+ * @param {number} [maxDpr]
  * @returns {{ctx: CanvasRenderingContext2D|null, dpr: number}}
  */
-function sizeCanvas(canvas, w, h) {
-  let dpr = Math.min(2, (typeof window !== "undefined" && window.devicePixelRatio) || 1);
+function sizeCanvas(canvas, w, h, maxDpr = 2) {
+  let dpr = Math.min(maxDpr, (typeof window !== "undefined" && window.devicePixelRatio) || 1);
   while (dpr > 1 && Math.max(w, h) * dpr > 16000) dpr /= 2;
   if (Math.max(w, h) * dpr > 16000) dpr = 16000 / Math.max(w, h, 1);
   canvas.width = Math.max(1, Math.round(w * dpr));
@@ -45,23 +47,18 @@ function sizeCanvas(canvas, w, h) {
   return { ctx, dpr };
 }
 
-/** What a cell is: a value, under the causal mask, or at a hidden position. */
-const VALUE = 0;
-const MASKED = 1;
-const HIDDEN = 2;
-
 /**
  * RGBA pixels (w × h) of the matrix `vals` ([n × n] row-major, rows = queries) restricted to the
  * positions `rows` × `cols`: value v has colour `rgb` at alpha (v / top)^gamma; a block of several
- * cells per pixel shows its largest value. `kindOf(q, k)` says VALUE, MASKED or HIDDEN; masked
- * cells are striped in `maskRGB`, hidden ones flat.
+ * cells per pixel shows its largest value. Cells at `hidden` positions are flat `maskRGB`, cells
+ * under the causal mask (`causal`, a key after its query) striped.
  * @param {ArrayLike<number>} vals
  * @param {number} n
  * @param {number[]} rows
  * @param {number[]} cols
  * @param {number} w
  * @param {number} h
- * @param {{rgb: number[], maskRGB: number[], top: number, gamma?: number, kindOf: (q: number, k: number) => number}} o
+ * @param {{rgb: number[], maskRGB: number[], top: number, gamma?: number, hidden: ArrayLike<number>, causal: boolean}} o
  * @returns {Uint8ClampedArray}
  */
 function matrixPixels(vals, n, rows, cols, w, h, o) {
@@ -71,44 +68,54 @@ function matrixPixels(vals, n, rows, cols, w, h, o) {
   if (!R || !C) return out;
   const top = o.top > 0 ? o.top : 1;
   const gamma = o.gamma || 1;
+  const hid = o.hidden;
+  const causal = o.causal;
+  const [cr, cg, cb] = o.rgb;
+  const [mr, mg, mb] = o.maskRGB;
   const cx0 = new Int32Array(w);
   const cx1 = new Int32Array(w);
   for (let x = 0; x < w; x++) {
     cx0[x] = Math.floor((x * C) / w);
     cx1[x] = Math.max(cx0[x] + 1, Math.floor(((x + 1) * C) / w));
   }
+  /** alpha of each code value 0..255 (the common case: uint8 codes, top 255) */
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    const t = Math.min(1, v / top);
+    lut[v] = Math.round(255 * (gamma === 1 ? t : t ** gamma));
+  }
   for (let y = 0; y < h; y++) {
     const r0 = Math.floor((y * R) / h);
     const r1 = Math.max(r0 + 1, Math.floor(((y + 1) * R) / h));
     for (let x = 0; x < w; x++) {
       let best = -1;
-      let kind = HIDDEN;
+      let masked = false;
       for (let r = r0; r < r1; r++) {
         const q = rows[r];
-        for (let c = cx0[x]; c < cx1[x]; c++) {
+        if (hid[q]) continue;
+        const base = q * n;
+        for (let c = cx0[x], end = cx1[x]; c < end; c++) {
           const k = cols[c];
-          const kd = o.kindOf(q, k);
-          if (kd === VALUE) {
-            const v = vals[q * n + k];
-            if (v > best) best = v;
-            kind = VALUE;
-          } else if (kd === MASKED && kind === HIDDEN) {
-            kind = MASKED;
+          if (hid[k]) continue;
+          if (causal && k > q) {
+            masked = true;
+            continue;
           }
+          const v = vals[base + k];
+          if (v > best) best = v;
         }
       }
       const at = (y * w + x) * 4;
-      if (kind === VALUE) {
-        const t = Math.min(1, best / top);
-        out[at] = o.rgb[0];
-        out[at + 1] = o.rgb[1];
-        out[at + 2] = o.rgb[2];
-        out[at + 3] = Math.round(255 * (gamma === 1 ? t : t ** gamma));
+      if (best >= 0) {
+        out[at] = cr;
+        out[at + 1] = cg;
+        out[at + 2] = cb;
+        out[at + 3] = top === 255 && best === (best | 0) ? lut[best] : Math.round(255 * (Math.min(1, best / top) ** gamma));
       } else {
-        out[at] = o.maskRGB[0];
-        out[at + 1] = o.maskRGB[1];
-        out[at + 2] = o.maskRGB[2];
-        out[at + 3] = kind === MASKED ? ((x + y) % 6 < 2 ? 70 : 18) : 40;
+        out[at] = mr;
+        out[at + 1] = mg;
+        out[at + 2] = mb;
+        out[at + 3] = masked ? ((x + y) % 6 < 2 ? 70 : 18) : 40;
       }
     }
   }
@@ -116,13 +123,22 @@ function matrixPixels(vals, n, rows, cols, w, h, o) {
 }
 
 /**
- * `kindOf` for a layer: hidden positions, then the causal mask (a key after its query).
- * @param {Uint8Array} hidden
+ * The largest value of `vals` over rows × cols, leaving out hidden positions and the causal mask.
+ * @param {ArrayLike<number>} vals
+ * @param {number} n
+ * @param {number[]} rows
+ * @param {number[]} cols
+ * @param {ArrayLike<number>} hidden
  * @param {boolean} causal
- * @returns {(q: number, k: number) => number}
+ * @returns {number}
  */
-function cellKinds(hidden, causal) {
-  return (q, k) => (hidden[q] || hidden[k] ? HIDDEN : causal && k > q ? MASKED : VALUE);
+function topValue(vals, n, rows, cols, hidden, causal) {
+  let top = 0;
+  for (const q of rows) {
+    if (hidden[q]) continue;
+    for (const k of cols) if (!hidden[k] && !(causal && k > q) && vals[q * n + k] > top) top = vals[q * n + k];
+  }
+  return top;
 }
 
 /**
@@ -142,4 +158,130 @@ function putPixels(ctx, px, w, h, x, y, dpr) {
   ctx.putImageData(img, Math.round(x * dpr), Math.round(y * dpr));
 }
 
-module.exports = { themeRGB, sizeCanvas, matrixPixels, cellKinds, putPixels, VALUE, MASKED, HIDDEN };
+/**
+ * A software rasteriser for the head view's lines: thousands of translucent straight lines from
+ * the left edge to the right edge of a pixel buffer, and boxes. Canvas strokes cost ~0.2 ms a
+ * line in a browser without GPU rasterisation (200 tokens × 12 heads is ~10^5 lines); here a line
+ * is one pass over the columns, filling the span of rows it crosses in each (anti-aliased between
+ * two rows where it is shallow). Colours composite with "over" in premultiplied floats.
+ * @param {number} w  pixels
+ * @param {number} h
+ */
+function lineRaster(w, h) {
+  const n = w * h;
+  /** premultiplied r, g, b and alpha of each pixel, interleaved, column by column (a line fills
+   * spans of rows in each column: contiguous memory) */
+  const buf = new Float32Array(n * 4);
+  /**
+   * Composite (r, g, b) at alpha a over the pixels of column x, rows lo..hi, alpha a.
+   * @param {number} x @param {number} lo @param {number} hi
+   * @param {number} r @param {number} g @param {number} b @param {number} a
+   */
+  function span(x, lo, hi, r, g, b, a) {
+    const k = 1 - a;
+    const ra = r * a;
+    const ga = g * a;
+    const ba = b * a;
+    let i = (x * h + lo) * 4;
+    for (let row = lo; row <= hi; row++, i += 4) {
+      buf[i] = ra + buf[i] * k;
+      buf[i + 1] = ga + buf[i + 1] * k;
+      buf[i + 2] = ba + buf[i + 2] * k;
+      buf[i + 3] = a + buf[i + 3] * k;
+    }
+  }
+  return {
+    clear() {
+      buf.fill(0);
+    },
+    /**
+     * A line from (x0, y0) to (x1, y1), x0 < x1, in pixels.
+     * @param {number} x0 @param {number} y0 @param {number} x1 @param {number} y1
+     * @param {number[]} rgb @param {number} a
+     */
+    line(x0, y0, x1, y1, rgb, a) {
+      const r = rgb[0] * a;
+      const g = rgb[1] * a;
+      const b = rgb[2] * a;
+      const xa = Math.max(0, Math.round(x0));
+      const xb = Math.min(w - 1, Math.round(x1));
+      const dy = (y1 - y0) / Math.max(1, xb - xa);
+      const top = h - 1;
+      let y = y0;
+      if (dy > -1 && dy < 1) {
+        for (let x = xa; x <= xb; x++, y += dy) {
+          const yy = y < 0 ? 0 : y > top ? top : y;
+          const row = yy | 0;
+          const f = yy - row;
+          let i = (x * h + row) * 4;
+          let t = 1 - f;  // share of the upper row
+          let k = 1 - a * t;
+          buf[i] = r * t + buf[i] * k;
+          buf[i + 1] = g * t + buf[i + 1] * k;
+          buf[i + 2] = b * t + buf[i + 2] * k;
+          buf[i + 3] = a * t + buf[i + 3] * k;
+          if (row < top && f > 0) {
+            i += 4;
+            k = 1 - a * f;
+            buf[i] = r * f + buf[i] * k;
+            buf[i + 1] = g * f + buf[i + 1] * k;
+            buf[i + 2] = b * f + buf[i + 2] * k;
+            buf[i + 3] = a * f + buf[i + 3] * k;
+          }
+        }
+        return;
+      }
+      const k = 1 - a;
+      for (let x = xa; x <= xb; x++) {
+        const yn = y + dy;
+        let lo = (y < yn ? y : yn) | 0;
+        let hi = (y < yn ? yn : y) | 0;
+        if (hi > lo) hi -= 1;  // the next column starts the next row
+        if (lo < 0) lo = 0;
+        if (hi > top) hi = top;
+        for (let i = (x * h + lo) * 4, end = (x * h + hi) * 4; i <= end; i += 4) {
+          buf[i] = r + buf[i] * k;
+          buf[i + 1] = g + buf[i + 1] * k;
+          buf[i + 2] = b + buf[i + 2] * k;
+          buf[i + 3] = a + buf[i + 3] * k;
+        }
+        y = yn;
+      }
+    },
+    /**
+     * A filled box.
+     * @param {number} x @param {number} y @param {number} bw @param {number} bh
+     * @param {number[]} rgb @param {number} a
+     */
+    box(x, y, bw, bh, rgb, a) {
+      const x0 = Math.max(0, Math.round(x));
+      const x1 = Math.min(w, Math.round(x + bw));
+      const y0 = Math.max(0, Math.round(y));
+      const y1 = Math.min(h, Math.round(y + bh));
+      for (let xx = x0; xx < x1; xx++) if (y1 > y0) span(xx, y0, y1 - 1, rgb[0], rgb[1], rgb[2], a);
+    },
+    /**
+     * RGBA bytes of the buffer (un-premultiplied), into `out` when given (reused between drawings).
+     * @param {Uint8ClampedArray} [into]
+     * @returns {Uint8ClampedArray}
+     */
+    pixels(into) {
+      const out = into || new Uint8ClampedArray(n * 4);
+      if (into) out.fill(0);
+      for (let x = 0; x < w; x++) {
+        for (let row = 0, i = x * h * 4; row < h; row++, i += 4) {
+          const al = buf[i + 3];
+          if (al <= 0) continue;
+          const o = (row * w + x) * 4;
+          out[o] = buf[i] / al;
+          out[o + 1] = buf[i + 1] / al;
+          out[o + 2] = buf[i + 2] / al;
+          out[o + 3] = al * 255;
+        }
+      }
+      return out;
+    },
+  };
+}
+
+module.exports = { themeRGB, sizeCanvas, matrixPixels, topValue, putPixels, lineRaster };
