@@ -98,7 +98,7 @@ def chromium_times(path: Path, hover: bool) -> tuple[float, float, list[float] |
                 ctx = b.new_context(offline=True, viewport={"width": 1100, "height": 900})
                 page = ctx.new_page()
                 errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
                 page.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
                 page.add_init_script(OBSERVER)
                 page.goto(url, wait_until="load")

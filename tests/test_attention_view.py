@@ -264,10 +264,10 @@ def test_matrix_hover_shows_query_key_value(ch, tmp_path, gpt2):
         page.click(".lm-att-head[data-h='3']")  # only head 0 left: its own colours and values
         base = _pixels(page, canvas)
         # hover the cell (query 7, key 3) through the canvas geometry the view reports
-        page.eval_on_selector(canvas, """c => {
-          const r = c.getBoundingClientRect(); const n = %d; const cell = (r.width - 96 - 8) / n;
+        page.eval_on_selector(canvas, """(c, n) => {
+          const r = c.getBoundingClientRect(); const cell = (r.width - 96 - 8) / n;
           c.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + 96 + 3.5 * cell, clientY: r.top + 64 + 7.5 * cell, bubbles: true}));
-        }""" % r.n_positions)
+        }""", r.n_positions)
         assert page.get_attribute(".lm-att-matrix", "data-lm-cell") == str(7 * r.n_positions + 3)
         title = page.text_content(".lm-att-matrix .lm-detail-title")
         assert _percent(title) == pytest.approx(r.weights[0, 0, 7, 3] * 100, abs=0.5 + 100 / 510)
