@@ -36,6 +36,7 @@ from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import visible_token
 from ._spec import check_result, spec_header
+from .attention_pair import check_pair, default_pair
 from .figure_view import FigureView
 from .fit import fit_window
 
@@ -52,34 +53,6 @@ def check_mass(mass: object) -> float:
     if isinstance(mass, bool) or not isinstance(mass, (int, float, np.floating)) or not 0 < float(mass) <= 1:
         raise ValueError(f"mass must be a number in (0, 1] (the share of each row's weight to draw), got {mass!r}")
     return float(mass)
-
-
-def default_pair(r: AttentionResult, weights: np.ndarray) -> tuple[int, int]:
-    """``(query, key)`` shown first in the pair view: the last position that is not hidden, and
-    the other shown position it attends to most (mean over layers and heads)."""
-    shown = np.flatnonzero(~r.hidden)
-    q = int(shown[-1])
-    row = weights[:, :, q, :].mean(axis=(0, 1))
-    row[q] = -1.0
-    row[r.hidden] = -1.0
-    k = int(np.argmax(row)) if r.n_positions > 1 else q
-    return q, k
-
-
-def check_pair(pair: object, n: int) -> tuple[int, int] | None:
-    """``pair`` as ``(query, key)`` positions in ``0..n-1`` (negative count from the end), or None."""
-    if pair is None:
-        return None
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise ValueError(f"pair must be (query_position, key_position), got {pair!r}")
-    out = []
-    for name, p in zip(("query", "key"), pair, strict=True):
-        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
-            raise TypeError(f"pair: the {name} must be a position (an int), got {type(p).__name__}")
-        if not -n <= p < n:
-            raise ValueError(f"pair: {name} position {p} is out of range for {n} tokens (valid: 0..{n - 1}, or -{n}..-1)")
-        out.append(int(p) % n)
-    return out[0], out[1]
 
 
 def _sink_share(r: AttentionResult) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 from ..analyses.attention import AttentionResult
 from ..analyses.checks import check_choice
 from ._spec import check_result
+from .attention_pair import check_pair, default_pair
 from .logit_lens_figures import _fonts, _label, _new_figure, _title
 
 #: Head colours, the same list as js/src/color.js HEAD_COLORS (a node test keeps them equal).
@@ -167,7 +168,6 @@ def attention_figure(
 
     >>> attention_figure(lens.attention(text).result, view="matrix", layer=3, head=None)  # doctest: +SKIP
     """
-    from .attention import check_pair, default_pair
 
     r = check_result(result, AttentionResult)
     check_choice("view", view, FIGURE_VIEWS)
