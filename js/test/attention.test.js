@@ -111,7 +111,23 @@ test("line raster: a shallow line splits between two rows, a steep one fills eve
   px = r.pixels();
   assert.equal(a(2, 10), 255);
   assert.equal(a(4, 11), 255);
-  assert.equal(a(5, 10), 0);
+  assert.equal(a(5, 10), 0);  // lines leaving the buffer are clipped, never smeared along its edge
+  r.clear();
+  r.line(0, -6, 9, -2, [0, 0, 0], 1); // above, shallow
+  r.line(0, 30, 9, 22, [0, 0, 0], 1); // below, shallow
+  r.line(0, -40, 9, -15, [0, 0, 0], 1); // above, steep
+  px = r.pixels();
+  assert.ok(px.every((v) => v === 0));
+  r.line(0, -4.5, 9, 4.5, [0, 0, 0], 1); // enters at x ≈ 4.5
+  px = r.pixels();
+  assert.equal(a(0, 0), 0);
+  assert.equal(a(2, 0), 0);
+  assert.ok(a(5, 0) > 0 && a(9, 4) > 0);
+  // a buffer that is not a whole number of tiles: every pixel addressable, none aliased
+  const odd = P.lineRaster(37, 21);
+  for (let y = 0; y < 21; y++) odd.box(0, y, 37, 1, [y, 0, 0], 1);
+  const op = odd.pixels();
+  for (let y = 0; y < 21; y++) for (let x = 0; x < 37; x++) assert.equal(op[(y * 37 + x) * 4], y);
 });
 
 /** sRGB hex → CIELAB under a colour-vision simulation (Machado et al. 2009, severity 1). */

@@ -163,7 +163,9 @@ function putPixels(ctx, px, w, h, x, y, dpr) {
  * the left edge to the right edge of a pixel buffer, and boxes. Canvas strokes cost ~0.2 ms a
  * line in a browser without GPU rasterisation (200 tokens × 12 heads is ~10^5 lines); here a line
  * is one pass over the columns, filling the span of rows it crosses in each (anti-aliased between
- * two rows where it is shallow). Colours composite with "over" in premultiplied floats.
+ * two rows where it is shallow); what falls outside the buffer is clipped, never drawn along its
+ * edge. Colours composite with "over" in premultiplied floats. (Stored column-major; 16 × 16
+ * tiles, for locality both ways, measured no faster.)
  * @param {number} w  pixels
  * @param {number} h
  */
@@ -210,16 +212,18 @@ function lineRaster(w, h) {
       let y = y0;
       if (dy > -1 && dy < 1) {
         for (let x = xa; x <= xb; x++, y += dy) {
-          const yy = y < 0 ? 0 : y > top ? top : y;
-          const row = yy | 0;
-          const f = yy - row;
+          if (y <= -1 || y >= h) continue;  // outside the buffer: clipped
+          const row = Math.floor(y);
+          const f = y - row;
           let i = (x * h + row) * 4;
-          let t = 1 - f;  // share of the upper row
+          const t = 1 - f;  // share of the upper row
           let k = 1 - a * t;
-          buf[i] = r * t + buf[i] * k;
-          buf[i + 1] = g * t + buf[i + 1] * k;
-          buf[i + 2] = b * t + buf[i + 2] * k;
-          buf[i + 3] = a * t + buf[i + 3] * k;
+          if (row >= 0) {
+            buf[i] = r * t + buf[i] * k;
+            buf[i + 1] = g * t + buf[i + 1] * k;
+            buf[i + 2] = b * t + buf[i + 2] * k;
+            buf[i + 3] = a * t + buf[i + 3] * k;
+          }
           if (row < top && f > 0) {
             i += 4;
             k = 1 - a * f;
