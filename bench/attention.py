@@ -9,13 +9,16 @@ saved file: ``rendered`` is when the view has inflated its data and drawn its fi
 each query token of the head view in turn and times the synchronous redraw (lines + boxes +
 detail panel); ``all`` times what the pointer leaving the tokens costs before the page answers
 again: the first slice of the redraw of every line (the rest follows in slices between events;
-``complete`` is when the first drawing of every line has finished).
+``complete`` is when the first drawing of every line has finished). ``ref`` is a fixed CPU loop
+timed in the same page (4M float multiply-adds, ~3 ms on an idle core): ``hover/ref`` stays
+comparable when the shared machine is loaded (its load average is printed).
 
     .venv/bin/python bench/attention.py
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -66,7 +69,17 @@ HOVER = """() => {
   }
   times.sort((a, b) => a - b);
   all.sort((a, b) => a - b);
-  return [times[Math.floor(times.length / 2)], times[times.length - 1], all[2]];
+  // a fixed CPU reference in the same page: 4M sequential float multiply-adds (~3 ms on an idle
+  // core); hover / ref is what stays comparable on a shared, loaded machine
+  const buf = new Float32Array(1 << 20);
+  const refs = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let k = 0; k < 4; k++) for (let i = 0; i < buf.length; i++) buf[i] = buf[i] * 0.5 + 1;
+    refs.push(performance.now() - t0);
+  }
+  refs.sort((a, b) => a - b);
+  return [times[Math.floor(times.length / 2)], times[times.length - 1], all[2], refs[2]];
 }"""
 
 
@@ -137,8 +150,9 @@ def main() -> int:
     reason = skip_reason()
     if reason:
         print(f"chromium timings skipped: {reason}")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(f"{'model':>8} {'tokens':>6} {'view':>6} {'page MB':>8} {'python s':>8} {'rendered ms':>11} "
-          f"{'complete ms':>11} {'hover ms (median / worst)':>26} {'all lines ms':>12}")
+          f"{'complete ms':>11} {'hover ms (median / worst)':>26} {'all lines ms':>12} {'ref ms':>6} {'hover/ref':>9}")
     bertviz = None
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
@@ -159,9 +173,12 @@ def main() -> int:
                         rendered, complete, redraw = chromium_times(path, hover=view == "heads")
                     hov = f"{redraw[0]:.1f} / {redraw[1]:.1f}" if redraw else "-"
                     full = f"{redraw[2]:.1f}" if redraw else "-"
+                    ref = f"{redraw[3]:.1f}" if redraw else "-"
+                    ratio = f"{redraw[0] / redraw[3]:.1f}" if redraw else "-"
                     print(f"{name:>8} {n:>6} {view:>6} {len(page.encode()) / 1e6:>8.2f} {py:>8.2f} {rendered:>11.0f} "
-                          f"{complete:>11.0f} {hov:>26} {full:>12}", flush=True)
+                          f"{complete:>11.0f} {hov:>26} {full:>12} {ref:>6} {ratio:>9}", flush=True)
     print(f"BertViz model_view, MiniLM, {max(SIZES)} tokens: {bertviz}")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"(chromium: median of {RUNS} offline loads, 1100×900 viewport; python s = capture + analysis + spec + page; "
           "targets at 200 tokens: ≤ 3 MB, < 1 s rendered, hover < 50 ms)")
     return 0
