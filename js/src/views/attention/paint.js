@@ -162,8 +162,8 @@ function putPixels(ctx, px, w, h, x, y, dpr) {
  * A software rasteriser for the head view's lines: thousands of translucent straight lines from
  * the left edge to the right edge of a pixel buffer, and boxes. Canvas strokes cost ~0.2 ms a
  * line in a browser without GPU rasterisation (200 tokens × 12 heads is ~10^5 lines); here a line
- * is one pass over the columns, filling the span of rows it crosses in each (anti-aliased between
- * two rows where it is shallow); what falls outside the buffer is clipped, never drawn along its
+ * is one pass over the columns where it is shallow (anti-aliased between two rows), over the rows
+ * where it is steep (anti-aliased between two columns); what falls outside the buffer is clipped, never drawn along its
  * edge. Colours composite with "over" in premultiplied floats. (Stored column-major; 16 × 16
  * tiles, for locality both ways, measured no faster.)
  * @param {number} w  pixels
@@ -235,21 +235,34 @@ function lineRaster(w, h) {
         }
         return;
       }
-      const k = 1 - a;
-      for (let x = xa; x <= xb; x++) {
-        const yn = y + dy;
-        let lo = (y < yn ? y : yn) | 0;
-        let hi = (y < yn ? yn : y) | 0;
-        if (hi > lo) hi -= 1;  // the next column starts the next row
-        if (lo < 0) lo = 0;
-        if (hi > top) hi = top;
-        for (let i = (x * h + lo) * 4, end = (x * h + hi) * 4; i <= end; i += 4) {
-          buf[i] = r + buf[i] * k;
-          buf[i + 1] = g + buf[i + 1] * k;
-          buf[i + 2] = b + buf[i + 2] * k;
-          buf[i + 3] = a + buf[i + 3] * k;
+      // steep: one step per row, the coverage split between the two columns the line passes
+      // between (as the shallow case splits it between two rows), so no column is a seam
+      const ya = y0;
+      const yb = y0 + (xb - xa) * dy;
+      const r0 = Math.max(0, Math.ceil(Math.min(ya, yb)));
+      const r1 = Math.min(top, Math.floor(Math.max(ya, yb)));
+      const dx = 1 / dy;
+      for (let row = r0; row <= r1; row++) {
+        const x = xa + (row - ya) * dx;
+        const col = Math.floor(x);
+        const f = x - col;  // share of the right column
+        const t = 1 - f;
+        if (col >= xa && col <= xb) {
+          const i = (col * h + row) * 4;
+          const k = 1 - a * t;
+          buf[i] = r * t + buf[i] * k;
+          buf[i + 1] = g * t + buf[i + 1] * k;
+          buf[i + 2] = b * t + buf[i + 2] * k;
+          buf[i + 3] = a * t + buf[i + 3] * k;
         }
-        y = yn;
+        if (f > 0 && col + 1 >= xa && col + 1 <= xb) {
+          const i = ((col + 1) * h + row) * 4;
+          const k = 1 - a * f;
+          buf[i] = r * f + buf[i] * k;
+          buf[i + 1] = g * f + buf[i + 1] * k;
+          buf[i + 2] = b * f + buf[i + 2] * k;
+          buf[i + 3] = a * f + buf[i + 3] * k;
+        }
       }
     },
     /**
