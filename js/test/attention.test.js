@@ -102,6 +102,14 @@ test("line raster: a shallow line splits between two rows, a steep one fills eve
     const row = Array.from({ length: 10 }, (_, x) => a(x, y));
     assert.ok(row.some((v) => v > 0), `row ${y} is crossed`);
   }
+  // steep: each row's coverage split between the two columns the line passes between
+  r.clear();
+  r.line(0, 0, 9, 18, [0, 0, 255], 1);
+  px = r.pixels();
+  assert.equal(a(0, 1), Math.round(0.5 * 255)); // row 1: x = 0.5
+  assert.equal(a(1, 1), Math.round(0.5 * 255));
+  assert.equal(a(2, 1), 0);
+  assert.equal(a(2, 4), 255); // row 4: x = 2 exactly
   r.clear();
   r.line(0, 5, 9, 5, [0, 0, 0], 0.5);
   r.line(0, 5, 9, 5, [0, 0, 0], 0.5);
