@@ -10,7 +10,7 @@ each query token of the head view in turn and times the synchronous redraw (line
 detail panel); ``all`` times what the pointer leaving the tokens costs before the page answers
 again: the first slice of the redraw of every line (the rest follows in slices between events;
 ``complete`` is when the first drawing of every line has finished). ``ref`` is a fixed CPU loop
-timed in the same page (4M float multiply-adds, ~3 ms on an idle core): ``hover/ref`` stays
+timed in the same page (4M float multiply-adds): ``hover/ref`` stays
 comparable when the shared machine is loaded (its load average is printed).
 
     .venv/bin/python bench/attention.py
@@ -69,8 +69,8 @@ HOVER = """() => {
   }
   times.sort((a, b) => a - b);
   all.sort((a, b) => a - b);
-  // a fixed CPU reference in the same page: 4M sequential float multiply-adds (~3 ms on an idle
-  // core); hover / ref is what stays comparable on a shared, loaded machine
+  // a fixed CPU reference in the same page: 4M sequential float multiply-adds; hover / ref is
+  // what stays comparable on a shared, loaded machine
   const buf = new Float32Array(1 << 20);
   const refs = [];
   for (let r = 0; r < 5; r++) {
