@@ -14,6 +14,9 @@ timed in the same page (4M float multiply-adds): ``hover/ref`` stays
 comparable when the shared machine is loaded (its load average is printed).
 
     .venv/bin/python bench/attention.py
+    # BertViz beside it without touching the env:
+    pip install --no-deps --target /tmp/bertviz_pkg bertviz==1.4.1
+    PYTHONPATH=/tmp/bertviz_pkg .venv/bin/python bench/attention.py
 """
 
 from __future__ import annotations
@@ -128,16 +131,17 @@ def chromium_times(path: Path, hover: bool) -> tuple[float, float, list[float] |
     return statistics.median(rendered[1:]), statistics.median(complete[1:]), redraw
 
 
-def bertviz_bytes(lens, ids: list[int]) -> str:
-    """BertViz's model_view HTML size for the same input, or why it was skipped."""
+def bertviz_bytes(lens, ids: list[int]) -> tuple[float | None, str]:
+    """BertViz's model_view HTML size in bytes for the same input (None and why when skipped)."""
     try:
         from bertviz import model_view
     except ImportError:
-        return f"skipped: bertviz is not installed here (issue 10 measured {BERTVIZ_MB} MB at 200 MiniLM tokens)"
+        return None, f"skipped: bertviz is not installed here (issue 10 measured {BERTVIZ_MB} MB at 200 MiniLM tokens)"
     with torch.no_grad():
         out = lens.model(torch.tensor([ids]), output_attentions=True)
     html = model_view(out.attentions, lens.tokenizer.convert_ids_to_tokens(ids), html_action="return")
-    return f"{len(html.data.encode()) / 1e6:.1f} MB"
+    size = len(html.data.encode())
+    return size, f"{size / 1e6:.1f} MB"
 
 
 def main() -> int:
@@ -153,14 +157,14 @@ def main() -> int:
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(f"{'model':>8} {'tokens':>6} {'view':>6} {'page MB':>8} {'python s':>8} {'rendered ms':>11} "
           f"{'complete ms':>11} {'hover ms (median / worst)':>26} {'all lines ms':>12} {'ref ms':>6} {'hover/ref':>9}")
-    bertviz = None
+    bertviz, bertviz_text, ours = None, "not measured", 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
             lens = lmlens.load(name)
             for n in SIZES:
                 ids = ids_of_length(lens.tokenizer, n)
                 if name == "minilm" and n == max(SIZES):
-                    bertviz = bertviz_bytes(lens, ids)
+                    bertviz, bertviz_text = bertviz_bytes(lens, ids)
                 for view in VIEWS:
                     t0 = time.perf_counter()
                     v = lens.attention(ids, view=view)
@@ -168,6 +172,8 @@ def main() -> int:
                     py = time.perf_counter() - t0
                     path = Path(tmp) / f"{name}_{n}_{view}.html"
                     path.write_text(page, encoding="utf-8")
+                    if name == "minilm" and n == max(SIZES) and view == "model":
+                        ours = len(page.encode())
                     rendered, complete, redraw = float("nan"), float("nan"), None
                     if not reason:
                         rendered, complete, redraw = chromium_times(path, hover=view == "heads")
@@ -177,7 +183,8 @@ def main() -> int:
                     ratio = f"{redraw[0] / redraw[3]:.1f}" if redraw else "-"
                     print(f"{name:>8} {n:>6} {view:>6} {len(page.encode()) / 1e6:>8.2f} {py:>8.2f} {rendered:>11.0f} "
                           f"{complete:>11.0f} {hov:>26} {full:>12} {ref:>6} {ratio:>9}", flush=True)
-    print(f"BertViz model_view, MiniLM, {max(SIZES)} tokens: {bertviz}")
+    ratio = f" ({bertviz / ours:.0f}× the lmlens model view's {ours / 1e6:.2f} MB)" if bertviz else ""
+    print(f"BertViz model_view, MiniLM, {max(SIZES)} tokens: {bertviz_text}{ratio}")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"(chromium: median of {RUNS} offline loads, 1100×900 viewport; python s = capture + analysis + spec + page; "
           "targets at 200 tokens: ≤ 3 MB, < 1 s rendered, hover < 50 ms)")
