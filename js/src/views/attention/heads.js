@@ -172,8 +172,9 @@ function headView(o) {
       srcs.forEach((src, j) => {
         const rgb = colorOf(src);
         const others = fq >= 0 ? keys : queries;
+        const qRow = fq >= 0 ? rowCodes(d, l, src, fq) : null;  // one row view, not one per key
         for (const p of others) {
-          const code = fq >= 0 ? rowCodes(d, l, src, fq)[p] : rowCodes(d, l, src, p)[fk];
+          const code = qRow ? qRow[p] : rowCodes(d, l, src, p)[fk];
           if (!code) continue;
           const y = /** @type {number} */ ((fq >= 0 ? yK : yQ).get(p)) - rowH / 2 + 1 - y0;
           if (y < -rowH || y > band) continue;
@@ -239,7 +240,8 @@ function headView(o) {
     detail.setTitle(`${isQ ? "Query" : "Key"} `, chip(d.tokens[p]), ` (position ${formatInt(d.offset + p)}) ${isQ ? "attends to" : "is attended by"}:`);
     const others = (isQ ? sets.keys : sets.queries).filter((x) => !d.hidden[x]);
     for (const src of sources()) {
-      const val = (/** @type {number} */ x) => (isQ ? rowCodes(d, l, src, p)[x] : rowCodes(d, l, src, x)[p]) * (src < 0 ? 1 / 255 : d.scales[l]);
+      const qRow = isQ ? rowCodes(d, l, src, p) : null;
+      const val = (/** @type {number} */ x) => (qRow ? qRow[x] : rowCodes(d, l, src, x)[p]) * (src < 0 ? 1 / 255 : d.scales[l]);
       const sw = h("span", { className: "lm-att-swatch" });
       sw.style.backgroundColor = src < 0 ? "" : headColor(src);
       const items = top(others, val, 4).map(([x, v]) => h("span", { className: "lm-att-topk" }, [chip(d.tokens[x]), ` ${o.fmt(v)}`]));
