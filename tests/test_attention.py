@@ -43,6 +43,7 @@ def test_patterns_are_the_models_own_and_rows_sum_to_one(model_type):
         assert np.all(np.triu(r.patterns, 1) == 0)  # causal: no key after its query
     np.testing.assert_array_equal(r.layers, [0, 1, 2])
     assert r.layer_names == ("blocks.0.attn.pattern", "blocks.1.attn.pattern", "blocks.2.attn.pattern")
+    assert r.model_dtype == str(next(lens.model.parameters()).dtype).removeprefix("torch.")
 
 
 def test_chosen_layers_and_heads_are_slices_and_the_rollout_still_uses_all():

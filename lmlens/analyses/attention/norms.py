@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...capture.devices import execution_device, model_dtype
+
 
 def head_output_norms(v: torch.Tensor, out_proj: nn.Module, heads: Sequence[int] | None = None) -> np.ndarray:
     """``(len(heads), n_positions)`` float32 ``‖f(x_j)‖`` of each chosen head (None: all) from its
@@ -39,11 +41,8 @@ def head_output_norms(v: torch.Tensor, out_proj: nn.Module, heads: Sequence[int]
         raise ValueError(f"values must be (n_heads, n_positions, d_head), got {tuple(v.shape)}")
     n_heads, n, d = v.shape
     chosen = list(range(n_heads)) if heads is None else [int(h) for h in heads]
-    try:
-        p = next(out_proj.parameters())
-        device, dtype = p.device, p.dtype
-    except StopIteration:  # pragma: no cover - a projection without parameters
-        device, dtype = v.device, v.dtype
+    # where the projection computes (an accelerate-offloaded module's weights sit on "meta")
+    device, dtype = execution_device(out_proj), model_dtype(out_proj)
     out = np.empty((len(chosen), n), dtype=np.float32)
     with torch.no_grad():
         x = torch.zeros(n, n_heads * d, device=device, dtype=dtype)

@@ -18,6 +18,7 @@ from torch import nn
 from ... import names as N
 from ...capture import Trace
 from ..checks import check_choice, check_indices
+from ..precision import precision_notes
 from .norms import head_output_norms
 from .result import WEIGHTINGS, AttentionResult
 from .rollout import attention_rollout
@@ -126,7 +127,7 @@ def attention(
     hidden = hidden_mask(hide, n)
     if hidden.all():
         raise ValueError("hide: every position would be hidden; nothing would be left to draw")
-    notes: list[str] = []
+    notes: list[str] = precision_notes(trace.model_dtype)
     value_norms = None
     if weighting == "norm":
         if out_proj is None or len(out_proj) < trace.n_layers:
@@ -159,4 +160,5 @@ def attention(
         kind=trace.kind,
         notes=tuple(notes),
         model_name=trace.model_name,
+        model_dtype=trace.model_dtype,
     )

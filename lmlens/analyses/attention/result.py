@@ -92,6 +92,8 @@ class AttentionResult(Result):
     notes: tuple[str, ...] = ()
     """What was hidden, how norms and rollout were computed."""
     model_name: str = ""
+    model_dtype: str = ""
+    """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
     def check(self) -> None:
         n = len(self.tokens)
