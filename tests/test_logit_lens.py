@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny import ALL_TYPES, tiny_lens, tiny_model
+from tiny import ALL_TYPES, tiny_lens, tiny_model, token_alone
 from torch import nn
 
 import lmlens
@@ -186,7 +186,9 @@ def test_targets():
     np.testing.assert_array_equal(rankings(trace, target="input").token_ids, ids)
     given = rankings(trace, target=list(range(len(ids))))
     assert given.target == "given" and given.token_ids.tolist() == list(range(len(ids)))
-    assert rankings(trace).target_tokens == [lens.tokenizer.decode([i]) for i in hf.argmax(-1).tolist()]
+    # a byte token that decodes to U+FFFD alone reads as its bytes in hex ("<E6 9D>")
+    want = [token_alone(lens.tokenizer, i) for i in hf.argmax(-1).tolist()]
+    assert rankings(trace).target_tokens == want
 
 
 def test_rankings_watch_agrees_with_rankings():
@@ -240,7 +242,7 @@ def test_layer_predictions_match_softmax_per_layer():
     np.testing.assert_array_equal(sub.top_ids, r.top_ids)
     mid = layer_predictions(trace, layers=[1], topk=4)  # without the last layer: decoded as well
     np.testing.assert_array_equal(mid.top_ids, r.top_ids[1:2])
-    assert r.top_tokens()[0] == [lens.tokenizer.decode([i]) for i in r.token_ids[0]]
+    assert r.top_tokens()[0] == [token_alone(lens.tokenizer, int(i)) for i in r.token_ids[0]]
 
 
 def test_generate_trace_marks_generated():
@@ -352,3 +354,4 @@ def test_smollm2_and_minilm(smollm2, minilm):
     assert lp.top_tokens()[-1][0] == " Paris"
     with pytest.raises(ValueError, match="unembedding"):
         minilm.rankings("The capital of France is")
+

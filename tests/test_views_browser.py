@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 from browser import chromium, open_page, skip_reason
-from tiny import tiny_lens
+from tiny import tiny_lens, token_alone
 from views_helpers import HOSTILE, hand_result, independent, visible
 
 from lmlens.analyses.predictions import predictions
@@ -53,7 +53,7 @@ def _rows(page, root: str = "") -> list[tuple[str, float, bool]]:
 def _check_rows(rows, tokenizer, top_ids, top_probs, actual_id):
     assert len(rows) == len(top_ids)
     for (chip, pct, is_actual), tid, p in zip(rows, top_ids, top_probs, strict=True):
-        assert chip == token_text(tokenizer.decode([int(tid)]))
+        assert chip == token_text(token_alone(tokenizer, int(tid)))
         # displayed with 3 significant digits from float16: compare loosely
         assert pct == pytest.approx(p, rel=6e-3, abs=1e-4 if p < 1e-4 else 0)
         assert is_actual == (int(tid) == actual_id)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from tiny import tiny_lens
+from tiny import tiny_lens, token_alone
 from views_helpers import independent
 
 from lmlens.analyses.predictions import PredictionsResult, predictions
@@ -30,7 +30,7 @@ def test_causal_predictions_match_hf(model_type):
     np.testing.assert_allclose(r.probs[1:], probs[1:], rtol=1e-4)
     np.testing.assert_array_equal(r.top_ids, top_ids)
     np.testing.assert_allclose(r.top_probs, top_probs, rtol=1e-4)
-    assert list(r.top_tokens[3]) == [lens.tokenizer.decode([int(i)]) for i in top_ids[3]]
+    assert list(r.top_tokens[3]) == [token_alone(lens.tokenizer, int(i)) for i in top_ids[3]]
     # rank = 1 + number of strictly larger logits
     logits = trace["logits"].float()
     for i in range(1, r.n_positions):

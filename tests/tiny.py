@@ -111,3 +111,32 @@ def tiny_lens(model_type: str, n_layers: int = 2):
     model, tok = tiny_model(model_type, n_layers=n_layers)
     return lmlens.Lens(model, tok)
 
+
+def token_alone(tok, i: int) -> str:
+    """A token id read on its own, by hand: decoded, or, where that gives U+FFFD (part of a UTF-8
+    character), its whole characters as text and the other bytes as hex runs (``"<E6 9D>"``),
+    the bytes read from the piece through transformers' GPT-2 byte table."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    s = tok.decode([int(i)])
+    if "\ufffd" not in s:
+        return s
+    table = {c: b for b, c in bytes_to_unicode().items()}
+    b = bytes(table[c] for c in tok.convert_ids_to_tokens(int(i)))
+    out, run, k = "", b"", 0
+    while k < len(b):
+        for n in (1, 2, 3, 4):
+            try:
+                ch = b[k : k + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            break
+        else:
+            run, k = run + b[k : k + 1], k + 1
+            continue
+        if run:
+            out, run = out + "<" + " ".join(f"{x:02X}" for x in run) + ">", b""
+        out, k = out + ch, k + n
+    if run:
+        out += "<" + " ".join(f"{x:02X}" for x in run) + ">"
+    return out

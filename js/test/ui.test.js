@@ -214,6 +214,36 @@ test("tokenStrip: one span per token, newlines break, generated marked, hover an
   assert.ok(unpin.hidden && !status.hidden);
 });
 
+test("tokenStrip byte pieces: a character split over tokens is drawn once over one slice per token", () => {
+  const { el } = root();
+  const listen = listenerTable(el);
+  const shown = [];
+  let strip;
+  const pin = pinState((k, pinned) => { shown.push([k, pinned]); strip.mark(k, pinned); });
+  // 東京は split as E6 9D | B1 | E4 BA | AC E3 81 | AF  (byte-level BPE): "" until a token completes
+  const tokens = ["", "東", "", "京", "は", "", ""];
+  const labels = ["<E6 9D>(東)", "<B1>(東)", "<E4 BA>(京)", "<AC>(京)", "は", "<E3 81>(の)", "<AE>"];
+  strip = tokenStrip({ tokens, labels, pin, listen });
+  el.appendChild(strip.el);
+  assert.ok(!strip.el.textContent.includes("∅"), "no empty placeholder");
+  const groups = strip.el.querySelectorAll(".lm-tok-group");
+  assert.equal(groups.length, 2);
+  assert.deepEqual(groups.map((g) => g.querySelector(".lm-tok-text").textContent), ["東", "京"]);
+  assert.deepEqual(groups.map((g) => g.querySelectorAll(".lm-slice").length), [2, 2]);
+  // every token keeps its own span (hover, pin, colour) and its label as tooltip
+  assert.equal(strip.spans.length, tokens.length);
+  assert.equal(strip.spans[0].title, "<E6 9D>(東)");
+  assert.equal(strip.spans[4].title, "", "a whole token needs no tooltip");
+  dom.fire(strip.spans[0], "mouseover");
+  assert.deepEqual(shown.at(-1), [0, false]);
+  dom.fire(strip.spans[3], "click");
+  assert.deepEqual(shown.at(-1), [3, true]);
+  // a cut character at the end (no completing token) reads as its bytes
+  assert.deepEqual([strip.spans[5].textContent, strip.spans[6].textContent], ["<E3 81>(の)", "<AE>"]);
+  // the characters drawn read back as the text
+  assert.equal(strip.el.textContent.replace(/<[^>]*>\([^)]*\)|<[^>]*>/g, ""), "東京は");
+});
+
 test("tokenStrip keys: Enter pins, arrows move (the pin follows), Escape anywhere and Unpin release", () => {
   const v = stripView();
   const spans = v.strip.spans;

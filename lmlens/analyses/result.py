@@ -91,6 +91,10 @@ class Result:
             elif isinstance(v, list) and all(isinstance(x, str) for x in v):
                 object.__setattr__(self, f.name, tuple(v))
         self.check()
+        labels = getattr(self, "token_labels", ())
+        if labels and len(labels) != len(getattr(self, "tokens", ())):
+            raise ValueError(f"token_labels must be empty or hold one label per token "
+                             f"({len(getattr(self, 'tokens', ()))}), got {len(labels)}")
 
     def check(self) -> None:
         """Validate shapes and values; raise ``ValueError`` naming the field (override)."""

@@ -40,6 +40,7 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
             text = p[2:] if cont else p
             tokens.append(text if (cont or i == 0) else " " + text)
         return tokens, pieces, starts
+    seen_text = False
     for i, (tid, p) in enumerate(zip(ids, pieces, strict=True)):
         text = tokenizer.decode([tid], skip_special_tokens=False, clean_up_tokenization_spaces=False)
         if "\ufffd" in text:
@@ -51,6 +52,10 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
             text = upto[len(before):] if upto.startswith(before) else upto.replace("\ufffd", "")
         elif not text and tid not in special:  # e.g. sentencepiece's lone "▁" decodes to ""
             text = p.replace("▁", " ").replace("Ġ", " ")
+        elif p.startswith("▁") and not text[:1].isspace() and seen_text:
+            # sentencepiece decodes "▁word" alone as "word": the space is the word's own
+            text = " " + text
+        seen_text = seen_text or tid not in special
         tokens.append(text)
         starts[i] = (
             i == 0 or tid in special or p.startswith(_SPACE_MARKS) or text[:1].isspace()

@@ -80,6 +80,9 @@ class Trace:
         model_name: the model's display name.
         model_dtype: the dtype the model ran in (``"float32"``, ``"bfloat16"``, ...); captured
             tensors are in it unless ``lens.trace(..., dtype=)`` asked for another.
+        labels: one chip label per position, ``""`` where the token is whole characters, else
+            its partial bytes as hex with the character they belong to (``"<E6 9D>(東)"``;
+            ``lmlens.capture.byte_pieces``).
 
     >>> import lmlens, torch  # doctest: +SKIP
     >>> trace = lmlens.load("smollm2").trace("The capital of France is")  # doctest: +SKIP
@@ -99,6 +102,7 @@ class Trace:
     id_to_str: Callable[[Sequence[int]], list[str]]
     model_name: str = ""
     model_dtype: str = ""
+    labels: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> torch.Tensor:
         try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..capture import Trace, display_tokens
+from ..capture import Trace, display_tokens, labels_for_text
 from .defaults import VIEW_MAX_BYTES
 from .live import finish
 
@@ -116,13 +116,16 @@ def _attribution_inputs(lens: LensCore, x: Any, target: Any) -> dict:
             raise ValueError(f"attribution appends the target token after the text, and then: {e}") from None
         positions = np.array([n], dtype=np.int64)
         generated = np.append(generated, False)
-        tokens, _, starts = display_tokens(lens.tokenizer, ids.tolist())
+        tokens, pieces, starts = display_tokens(lens.tokenizer, ids.tolist())
+        labels = labels_for_text(lens.tokenizer, pieces, tokens)
     elif trace is not None:
         tokens, starts = list(trace.tokens), np.asarray(trace.word_starts, bool)
+        labels = list(trace.labels)
     else:
-        tokens, _, starts = display_tokens(lens.tokenizer, ids.tolist())
+        tokens, pieces, starts = display_tokens(lens.tokenizer, ids.tolist())
+        labels = labels_for_text(lens.tokenizer, pieces, tokens)
     return {
-        "ids": ids, "positions": positions, "tokens": tokens, "word_starts": starts,
+        "ids": ids, "positions": positions, "tokens": tokens, "word_starts": starts, "labels": labels,
         "generated": generated, "trace": trace if from_generate else None,
     }
 
@@ -146,7 +149,7 @@ def _attribute(lens: LensCore, inputs: dict, method: str, options: dict) -> Attr
     return attribute(
         lens.model, inputs["ids"], inputs["positions"],
         embed=lens.anatomy.embed_module(lens.model), method=method,
-        tokens=inputs["tokens"], word_starts=inputs["word_starts"],
+        tokens=inputs["tokens"], token_labels=inputs["labels"], word_starts=inputs["word_starts"],
         generated=inputs["generated"], model_name=lens.name, **opts,
     )
 

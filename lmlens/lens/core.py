@@ -19,9 +19,11 @@ from ..capture import (
     available,
     display_tokens,
     inference_mode,
+    labels_for_text,
     record,
     record_batch,
     self_check,
+    token_label,
 )
 from ..capture.devices import devices, dtype_name, execution_device, model_dtype
 from .defaults import VIEW_MAX_BYTES  # noqa: F401  (re-exported for older imports)
@@ -204,12 +206,13 @@ class LensCore:
         tok = self.tokenizer
 
         def id_to_str(seq: Sequence[int]) -> list[str]:
-            return [tok.decode([int(i)], clean_up_tokenization_spaces=False) for i in seq]
+            return [token_label(tok, int(i)) for i in seq]
 
         return Trace(
             token_ids=ids, tokens=tokens, pieces=pieces, tensors=tensors, readout=self.readout,
             generated=generated, word_starts=starts, n_layers=self.n_layers, kind=self.kind,
             id_to_str=id_to_str, model_name=self.name, model_dtype=self.model_dtype,
+            labels=tuple(labels_for_text(tok, pieces, tokens)),
         )
 
     # ---- capture -------------------------------------------------------------------------

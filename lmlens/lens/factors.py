@@ -8,7 +8,6 @@ Both need the model's FFN site (``anatomy.mlp_down``, the down-projection whose 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,35 +38,12 @@ def _require_ffn(lens: LensCore, what: str) -> None:
         )
 
 
-@functools.cache
-def _byte_decoder() -> dict[str, int]:
-    """Byte-level BPE's printable stand-in character → byte (GPT-2's ``bytes_to_unicode``)."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    cs = bs[:]
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + len(cs) - 188)
-    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
-
-
 def token_string(tokenizer, token_id: int) -> str:
-    """One token id as a string on its own: decoded, or, when it holds only part of a UTF-8
-    character (byte-level BPE; it would decode to U+FFFD), its bytes with the partial ones as
-    ``\\xNN`` escapes (``" \\xe6\\x9d"``).
+    """One token id as a string on its own (``lmlens.capture.token_label``: partial UTF-8 bytes
+    as hex, ``"<E6 9D>"``)."""
+    from ..capture import token_label
 
-    >>> from transformers import AutoTokenizer  # doctest: +SKIP
-    >>> token_string(AutoTokenizer.from_pretrained("gpt2"), 162)  # doctest: +SKIP
-    '\\xe6'
-    """
-    text = tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
-    if "\ufffd" not in text:
-        return text
-    piece = str(tokenizer.convert_ids_to_tokens(token_id))
-    table = _byte_decoder()
-    if piece and all(ch in table for ch in piece):
-        return bytes(table[ch] for ch in piece).decode("utf-8", errors="backslashreplace")
-    return piece
+    return token_label(tokenizer, token_id)
 
 
 def _decoder(lens: LensCore) -> NeuronReadout | None:

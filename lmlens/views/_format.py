@@ -27,3 +27,10 @@ def visible_token(s: str) -> str:
     if s == "":
         return "∅"
     return s.replace("\r", "␍").replace("\n", "↵").replace("\t", "⇥")
+
+
+def token_label(result, i: int) -> str:
+    """How token ``i`` of ``result`` reads on its own: its chip label where it holds part of a
+    character (``"<E6 9D>(東)"``, ``result.token_labels``), else the token."""
+    labels = getattr(result, "token_labels", ()) or ()
+    return (labels[i] if i < len(labels) else "") or result.tokens[i]

@@ -42,7 +42,11 @@ def spec_header(
 ) -> dict[str, Any]:
     """The keys every spec starts with, for positions ``lo:hi`` of ``result``: ``kind``,
     ``version``, ``title``, ``model_name``, ``summary``, ``notices`` (the result's ``notes``),
-    ``lm_kind`` (``"causal"``/``"masked"``), ``tokens`` and ``generated``."""
+    ``lm_kind`` (``"causal"``/``"masked"``), ``tokens``, ``generated`` and, where a token holds
+    part of a character, ``token_labels`` (its bytes as hex, ``"<E6 9D>(東)"``; ``""`` for whole
+    tokens)."""
+    labels = list(getattr(result, "token_labels", ()) or ())[lo:hi]
+    extra = {"token_labels": labels} if any(labels) else {}
     return {
         "kind": kind,
         "version": version,
@@ -53,6 +57,7 @@ def spec_header(
         "lm_kind": result.kind,
         "tokens": list(result.tokens[lo:hi]),
         "generated": encode_array(np.asarray(result.generated[lo:hi]), "uint8"),
+        **extra,
     }
 
 

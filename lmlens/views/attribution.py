@@ -21,7 +21,7 @@ import numpy as np
 from ..analyses.attribution import METHOD_LABELS, AttributionResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from ._spec import spec_header
 from .fit import fit
 from .view import View
@@ -71,7 +71,14 @@ def _cut(r: AttributionResult, m: int) -> AttributionResult:
         tokens=r.tokens[: last + 1], source_tokens=r.source_tokens[:keep],
         source_spans=r.source_spans[:keep], word_starts=r.word_starts[: last + 1],
         generated=r.generated[: last + 1], input_ids=r.input_ids[: last + 1],
+        token_labels=r.token_labels[: last + 1],
     )
+
+
+def _source_label(r: AttributionResult, k: int) -> str:
+    """Source ``k`` as a chip reads: a one-token source by its chip label (``"<E6 9D>(東)"``)."""
+    a, b = (int(x) for x in r.source_spans[k])
+    return token_label(r, a) if b - a == 1 else r.source_tokens[k]
 
 
 def _summary(r: AttributionResult) -> str:
@@ -80,14 +87,14 @@ def _summary(r: AttributionResult) -> str:
     top = int(np.argmax(row)) if r.n_sources else -1
     what = (
         f"{r.n_targets} target tokens, each attributed to every token before it"
-        if r.n_targets > 1 else f"the prediction of “{visible_token(r.target_tokens[0])}”"
+        if r.n_targets > 1 else f"the prediction of “{visible_token(token_label(r, int(r.target_positions[0])))}”"
     )
     f = "log-probability" if r.attr_target == "log_prob" else "probability"
     text = f"{METHOD_LABELS[r.method]} of {what}, against the {f} of the target."
     if top >= 0:
         text += (
-            f" “{visible_token(r.target_tokens[j])}” leans most on "
-            f"“{visible_token(r.source_tokens[top])}” ({row[top] * 100:.0f}% of the attribution)."
+            f" “{visible_token(token_label(r, int(r.target_positions[j])))}” leans most on "
+            f"“{visible_token(_source_label(r, top))}” ({row[top] * 100:.0f}% of the attribution)."
         )
     return text
 
@@ -144,10 +151,10 @@ def _fallback(r: AttributionResult) -> dict:
         share = np.where(r.valid[j], r.norms[j], -1.0)
         order = np.argsort(-share, kind="stable")[:FALLBACK_TOP]
         top = "  ".join(
-            f"{visible_token(r.source_tokens[s])} {share[s] * 100:.0f}%" for s in order if share[s] >= 0
+            f"{visible_token(_source_label(r, s))} {share[s] * 100:.0f}%" for s in order if share[s] >= 0
         )
         rows.append({
-            "target": visible_token(r.target_tokens[j]),
+            "target": visible_token(token_label(r, int(r.target_positions[j]))),
             "prob": format_prob(float(np.exp(r.target_logprobs[j]))),
             "delta": "" if r.delta is None else f"{r.delta[j]:+.2g}",
             "top": top,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..analyses.logit_lens import LayerPredictionsResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from ._spec import check_result, spec_header, vocab
 from .figure_view import FigureView, layer_label
 from .fit import fit_window
@@ -29,7 +29,7 @@ def _summary(r: LayerPredictionsResult) -> str:
     first = next((i for i in range(r.n_layers) if r.token_ids[i, 0] == final), r.n_layers - 1)
     where = "after" if r.kind == "causal" else "at"
     return (f"The top {r.k} tokens of {r.n_layers} layers {where} position {r.position} "
-            f"(“{visible_token(r.tokens[r.position])}”); click a token to look at another. "
+            f"(“{visible_token(token_label(r, r.position))}”); click a token to look at another. "
             f"“{visible_token(r.strings[int(final)])}”, the top token of layer "
             f"{layer_label(r.layer_names[-1])}, is first on top at layer "
             f"{layer_label(r.layer_names[first])}.")
@@ -69,7 +69,7 @@ def _fallback(r: LayerPredictionsResult) -> dict:
             "label": layer_label(r.layer_names[i]),
             "top": "  ".join(f"{visible_token(r.strings[int(t)])} {format_prob(p)}" for t, p in top),
         })
-    return {"rows": rows, "position": r.position, "token": visible_token(r.tokens[r.position]),
+    return {"rows": rows, "position": r.position, "token": visible_token(token_label(r, r.position)),
             "top_header": f"top {min(FALLBACK_TOP, r.k)}"}
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..analyses.factors import NeuronFactorsResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import visible_token
+from ._format import token_label, visible_token
 from ._spec import check_result, spec_header, vocab
 from .figure_view import FigureView
 from .fit import fit
@@ -39,7 +39,7 @@ def _summary(r: NeuronFactorsResult) -> str:
             f"over {r.n_positions:,} tokens; they reconstruct the matrix with "
             f"{r.relative_error * 100:.1f}% relative error ({solved}).")
     peak = int(np.argmax(r.activations[0]))
-    return text + f" Factor 1 fires most at “{visible_token(r.tokens[peak])}” (position {peak})."
+    return text + f" Factor 1 fires most at “{visible_token(token_label(r, peak))}” (position {peak})."
 
 
 def _writes(r: NeuronFactorsResult) -> dict | None:
@@ -101,7 +101,7 @@ def _fallback(r: NeuronFactorsResult, n: int) -> dict:
         peaks = np.argsort(-a, kind="stable")[:FALLBACK_TOKENS]
         rows.append({
             "factor": f + 1, "share": f"{shares[f] * 100:.0f}%",
-            "tokens": "  ".join(visible_token(r.tokens[p]) for p in peaks if a[p] > 0),
+            "tokens": "  ".join(visible_token(token_label(r, p)) for p in peaks if a[p] > 0),
             "neurons": " · ".join(neuron_text(r, int(c)) for c in r.top_neurons[f, :FALLBACK_NEURONS]),
         })
     return {"rows": rows}

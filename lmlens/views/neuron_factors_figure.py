@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analyses.factors import NeuronFactorsResult
+from ._format import token_label
 from ._spec import check_result
 from .logit_lens_figures import _fonts, _label, _new_figure, _title
 from .neuron_factors_text import factor_shares, layer_ranges, neuron_text
@@ -41,7 +42,7 @@ def neuron_factors_figure(result: NeuronFactorsResult, *, figsize: tuple[float, 
     ax.set_yticks(range(F), [f"F{f + 1} ({shares[f] * 100:.0f}%)" for f in range(F)])
     step = 1 if n <= LABEL_MAX else int(np.ceil(n / LABEL_MAX))
     ticks = list(range(0, n, step))
-    ax.set_xticks(ticks, [_label(r.tokens[p], 12) for p in ticks], rotation=60, ha="right",
+    ax.set_xticks(ticks, [_label(token_label(r, p), 12) for p in ticks], rotation=60, ha="right",
                   rotation_mode="anchor")
     for j, p in enumerate(ticks):
         if r.generated[p]:

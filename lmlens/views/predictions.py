@@ -15,7 +15,7 @@ import numpy as np
 from ..analyses.predictions import PredictionsResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from ._spec import check_result, spec_header
 from .fit import fit
 from .view import View
@@ -38,7 +38,7 @@ def _summary(r: PredictionsResult) -> str:
     return (
         f"{r.n_positions:,} tokens, top-{r.k} predictions at each. The model gave the actual tokens "
         f"a median probability of {format_prob(float(np.median(p[ok])))} ({where}); it least "
-        f"expected “{visible_token(r.tokens[low])}” ({format_prob(p[low])})."
+        f"expected “{visible_token(token_label(r, low))}” ({format_prob(p[low])})."
     )
 
 
@@ -82,7 +82,7 @@ def _fallback(result: PredictionsResult, m: int) -> dict:
         top = zip(result.top_tokens[i][:FALLBACK_TOP], result.top_probs[i][:FALLBACK_TOP], strict=True)
         rows.append({
             "index": i,
-            "token": visible_token(result.tokens[i]),
+            "token": visible_token(token_label(result, i)),
             "prob": format_prob(result.probs[i]),
             "top": "  ".join(f"{visible_token(t)} {format_prob(p)}" for t, p in top),
         })

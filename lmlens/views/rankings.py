@@ -17,7 +17,7 @@ import numpy as np
 from ..analyses.logit_lens import RankingsResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from ._spec import check_result, spec_header, vocab
 from .figure_view import FigureView, layer_label
 from .fit import fit
@@ -99,7 +99,7 @@ def _fallback(r: RankingsResult, m: int) -> dict:
                       for p in range(cols)],
         })
     return {
-        "inputs": [visible_token(t) for t in r.tokens[:cols]],
+        "inputs": [visible_token(token_label(r, i)) for i in range(min(cols, len(r.tokens)))],
         "targets": [visible_token(r.strings[int(t)]) for t in r.token_ids[:cols]],
         "rows": rows,
         "more_columns": max(0, m - cols),

@@ -80,6 +80,22 @@ function vocabLookup(model) {
 }
 
 /**
+ * What a chip shows for each text token: the spec's `token_labels` entry where a token holds part
+ * of a UTF-8 character (`"<E6 9D>(東)"`: its bytes in hex, the character they belong to), else
+ * the token itself.
+ * @param {Model} model
+ * @returns {string[]}
+ */
+function tokenLabels(model) {
+  const tokens = strings(model, "tokens");
+  const labels = strings(model, "token_labels");
+  if (labels.length && labels.length !== tokens.length) {
+    throw new Error(`${model.get("kind")} spec: token_labels and tokens differ in length`);
+  }
+  return tokens.map((t, i) => labels[i] || t);
+}
+
+/**
  * The layer axis of a logit-lens spec: row labels ("embed", "0", ...), the layers' capture
  * names, and how many there are.
  * @param {Model} model
@@ -94,4 +110,4 @@ function layerAxis(model) {
   return { layerLabels, layerNames, nL: layerLabels.length };
 }
 
-module.exports = { arr, arrOf, expectShape, strings, vocabLookup, layerAxis };
+module.exports = { arr, arrOf, expectShape, strings, vocabLookup, tokenLabels, layerAxis };

@@ -14,6 +14,12 @@
  * over an item while another is pinned) calls `onOther(i)`, leaving the strip `onOther(-1)`.
  * The strip marks the shown item (`lm-active`, `lm-locked` when pinned) and gives it the
  * keyboard focus stop (roving tabindex); the view draws everything else in `pin`'s onShow.
+ *
+ * Byte pieces: tokens that hold only the first bytes of a character read `""` (the token that
+ * completes it carries the character). The strip draws such a run with the token that follows as
+ * one group (`.lm-tok-group`): the text once, over side-by-side slices, one `.lm-tok` per token,
+ * so each token is still hovered, pinned and coloured on its own. `labels` (the chip labels,
+ * `"<E6 9D>(東)"`) become each token's tooltip and accessible name.
  */
 
 const { h } = require("../dom.js");
@@ -30,6 +36,7 @@ const { inlineToken } = require("./token_text.js");
  * @property {string} [label]  accessible name of the strip
  * @property {string} [className]  extra class of the strip
  * @property {(i: number) => void} [onOther]
+ * @property {string[]} [labels]  chip label of each token (ui/spec.js tokenLabels)
  */
 
 /**
@@ -65,15 +72,42 @@ function tokenStrip(o) {
   /** @type {HTMLElement[]} */
   const spans = [];
   const frag = document.createDocumentFragment();
-  for (let i = 0; i < n; i++) {
-    let cls = "lm-tok";
+  /** @param {number} i @param {string} extra @returns {HTMLElement} */
+  const tokenSpan = (i, extra) => {
+    let cls = "lm-tok" + extra;
     if (o.generated && o.generated[i]) cls += " lm-gen";
     /** @type {Record<string, string>} */
     const attrs = { "data-i": String(i) };
     if (keys[i] >= 0) attrs.tabindex = "-1";
-    const s = h("span", { className: cls, text: inlineToken(o.tokens[i]), attrs });
-    spans.push(s);
-    frag.appendChild(s);
+    const label = o.labels ? o.labels[i] : undefined;
+    if (label !== undefined && label !== o.tokens[i]) {
+      attrs.title = label;
+      attrs["aria-label"] = label;
+    }
+    const text = extra ? "" : o.tokens[i] === "" && label ? label : inlineToken(o.tokens[i]);
+    const s = h("span", { className: cls, text, attrs });
+    spans[i] = s;
+    return s;
+  };
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j < n - 1 && o.tokens[j] === "") j++;
+    if (j === i || o.tokens[j] === "") {
+      frag.appendChild(tokenSpan(i, ""));
+      continue;
+    }
+    // tokens i..j make the text of token j: drawn once over j - i + 1 slices
+    const group = h("span", { className: "lm-tok-group" }, [
+      h("span", { className: "lm-tok-text", text: inlineToken(o.tokens[j]), attrs: { "aria-hidden": "true" } }),
+    ]);
+    group.style.setProperty("--lm-slices", String(j - i + 1));
+    for (let k = i; k <= j; k++) {
+      const s = tokenSpan(k, " lm-slice");
+      s.style.setProperty("--lm-slice", String(k - i));
+      group.appendChild(s);
+    }
+    frag.appendChild(group);
+    i = j;
   }
   el.appendChild(frag);
 

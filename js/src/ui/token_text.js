@@ -47,10 +47,11 @@ function chip(s, extraClass) {
 const CONTEXT = 6;
 
 /**
- * "…the text before **token**": up to `before` tokens of left context, then token `i` in bold.
+ * "…the text before **token**": up to `before` tokens of left context, then token `i` in bold
+ * (its chip label when `labels` are given: a byte piece reads `<E6 9D>(東)`, not ∅).
  * @param {string[]} tokens
  * @param {number} i
- * @param {{before?: number, cut?: boolean}} [opts]  cut: the text was cut before tokens[0] (shows "…")
+ * @param {{before?: number, cut?: boolean, labels?: string[]}} [opts]  cut: the text was cut before tokens[0] (shows "…")
  * @returns {HTMLElement}
  */
 function contextLabel(tokens, i, opts = {}) {
@@ -58,7 +59,7 @@ function contextLabel(tokens, i, opts = {}) {
   return h("span", { className: "lm-context" }, [
     start > 0 || opts.cut ? "…" : "",
     visibleToken(tokens.slice(start, i).join("")),
-    h("b", { text: visibleToken(tokens[i] ?? "") }),
+    h("b", { text: visibleToken((opts.labels && opts.labels[i]) || tokens[i] || "") }),
   ]);
 }
 

@@ -35,7 +35,7 @@ const { diverging, sequential, shareColor, gradient } = require("../color.js");
 const { formatProb, visibleToken, formatInt, formatSigned } = require("../format.js");
 const { h } = require("../dom.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, expectShape } = require("../ui/spec.js");
+const { arrOf, expectShape, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { tokenStrip } = require("../ui/token_strip.js");
 const { chip } = require("../ui/token_text.js");
@@ -67,6 +67,7 @@ const SCALES = {
 function read(model) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
+  const labels = tokenLabels(model);
   const n = tokens.length;
   const targets = arrOf(model, "targets", [-1]).data;
   const m = targets.length;
@@ -96,7 +97,7 @@ function read(model) {
   for (let k = 0; k < s; k++) {
     const [a, b] = row(spans, k);
     spanStart[k] = a;
-    spanText.push(tokens.slice(a, b).join(""));
+    spanText.push(b - a === 1 ? labels[a] : tokens.slice(a, b).join("") || labels.slice(a, b).join(""));
     for (let i = a; i < b && i < n; i++) sourceOf[i] = k;
   }
   /** target index of each token (-1: not a target) */
@@ -113,7 +114,7 @@ function read(model) {
   }
   const focus = Number(model.get("focus"));
   return {
-    tokens, n, targets, m, s, methods, sourceOf, spanStart, spanText, targetOf, askable,
+    tokens, labels, n, targets, m, s, methods, sourceOf, spanStart, spanText, targetOf, askable,
     focusTarget: Number.isInteger(focus) && focus >= 0 && focus < n ? targetOf[focus] : -1,
     generated: arrOf(model, "generated", [n]).data,
     logprobs: arrOf(model, "target_logprobs", [m]).data,
@@ -128,7 +129,7 @@ function read(model) {
  */
 function render({ model, el }) {
   const d = read(model);
-  const { tokens, n, targets, m, s, methods, sourceOf, spanStart, targetOf } = d;
+  const { labels, n, targets, m, s, methods, sourceOf, spanStart, targetOf } = d;
   return mountView(el, "lm-attribution", ({ view, listen }) => {
     // the method and scores chosen stay when a live widget draws a new spec
     let mi = Math.max(0, methods.findIndex((mm) => mm.name === model.get("ui_method")));
@@ -165,7 +166,7 @@ function render({ model, el }) {
 
     const pin = pinState((j, pinned) => show(j, pinned));
     const strip = tokenStrip({
-      tokens, generated: d.generated, pin, listen, keys: targetOf,
+      tokens: d.tokens, labels, generated: d.generated, pin, listen, keys: targetOf,
       onOther(i) {
         const k = i >= 0 ? sourceOf[i] : -1;
         if (k !== hoverSource && (k >= 0 || i < 0)) {
@@ -189,7 +190,7 @@ function render({ model, el }) {
       const i = t && strip.el.contains(t) ? Number(t.getAttribute("data-i")) : -1;
       if (i < 0 || !d.askable[i] || strip.spans[i].classList.contains("lm-asked")) return;
       strip.spans[i].classList.add("lm-asked");
-      request(model, "attribute", { position: i }, `the attribution of “${visibleToken(tokens[i])}”`);
+      request(model, "attribute", { position: i }, `the attribution of “${visibleToken(labels[i])}”`);
     });
     const self = h("div", { className: "lm-self" });
     const topList = h("div", { className: "lm-top" });
@@ -277,11 +278,11 @@ function render({ model, el }) {
         const valid = k >= 0 && spanStart[k] < p;
         t.style.backgroundColor = valid ? tint(v[k], sc) : "transparent";
         t.classList.toggle("lm-after", i > p);
-        t.title = valid ? `${valueText(v[k])} of the attribution to “${visibleToken(tokens[p])}”` : "";
+        t.title = valid ? `${valueText(v[k])} of the attribution to “${visibleToken(labels[p])}”` : "";
       }
       detail.setPinned(pinned);
       detail.el.setAttribute("data-lm-target", String(j));
-      detail.setTitle(m > 1 ? `Target ${j + 1} of ${m}: ` : "Target: ", chip(tokens[p]));
+      detail.setTitle(m > 1 ? `Target ${j + 1} of ${m}: ` : "Target: ", chip(labels[p]));
       self.textContent = "";
       self.append(`p = ${formatProb(Math.exp(d.logprobs[j]))} (log p = ${formatSigned(d.logprobs[j])}) given the ${formatInt(p)} tokens before it`);
       if (mm.delta && mm.values && mm.base) {
@@ -310,7 +311,7 @@ function render({ model, el }) {
       if (j < 0) return;
       const p = targets[j];
       if (hoverSource >= 0 && spanStart[hoverSource] < p) {
-        foot.append(chip(d.spanText[hoverSource]), " → ", chip(tokens[p]),
+        foot.append(chip(d.spanText[hoverSource]), " → ", chip(labels[p]),
           `: ${valueText(rowValues(j).v[hoverSource])} (${mode === "share" ? "share of the L2 norm" : "signed, summed over the hidden dimension"})`);
       } else if (d.total > m) {
         foot.textContent = `Showing ${formatInt(m)} of ${formatInt(d.total)} targets.`;
@@ -354,7 +355,7 @@ function render({ model, el }) {
         }
         ctx.fillStyle = j === shown ? fg : muted;
         ctx.textAlign = "right";
-        ctx.fillText(visibleToken(tokens[p]).slice(0, 12), LABEL_W - 6, y + ROW_H / 2);
+        ctx.fillText(visibleToken(labels[p]).slice(0, 12), LABEL_W - 6, y + ROW_H / 2);
       }
       if (cw >= 9) {
         ctx.fillStyle = muted;
@@ -399,7 +400,7 @@ function render({ model, el }) {
         drawHeatmap();
       }
       heatInfo.textContent = hs >= 0
-        ? `${visibleToken(d.spanText[hs])} → ${visibleToken(tokens[targets[j]])}: ${valueText(rowValues(j).v[hs])}`
+        ? `${visibleToken(d.spanText[hs])} → ${visibleToken(labels[targets[j]])}: ${valueText(rowValues(j).v[hs])}`
         : "\u00a0";
     });
     listen.on(canvas, "click", (/** @type {MouseEvent} */ e) => {

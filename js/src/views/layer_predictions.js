@@ -16,7 +16,7 @@
 const { h } = require("../dom.js");
 const { formatProb, formatInt } = require("../format.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, layerAxis, vocabLookup } = require("../ui/spec.js");
+const { arrOf, layerAxis, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { tokenStrip } = require("../ui/token_strip.js");
 const { tokenText, contextLabel } = require("../ui/token_text.js");
@@ -32,10 +32,11 @@ function read(model) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
   const n = tokens.length;
+  const labels = tokenLabels(model);
   const { layerLabels, layerNames, nL } = layerAxis(model);
   const topIds = arrOf(model, "top_ids", [nL, n, -1]);
   return {
-    tokens, n, layerLabels, layerNames, nL,
+    tokens, labels, n, layerLabels, layerNames, nL,
     topIds: topIds.data,
     topProbs: arrOf(model, "top_probs", topIds.shape).data,
     k: topIds.shape[2],
@@ -62,7 +63,7 @@ function render({ model, el }) {
     });
     const pin = pinState((i, pinned) => choose(i, pinned));
     const strip = tokenStrip({
-      tokens: d.tokens, generated: d.generated, pin, listen, mode: "select",
+      tokens: d.tokens, labels: d.labels, generated: d.generated, pin, listen, mode: "select",
       className: "lm-lp-text", label: "tokens: click one",
     });
     const grid = h("div", { className: "lm-lp-grid" });
@@ -94,7 +95,7 @@ function render({ model, el }) {
       view.setAttribute("data-lm-position", String(d.offset + pos));
       detail.setTitle(
         `Top ${k} ${d.causal ? "after" : "at"} `,
-        contextLabel(d.tokens, pos, { cut: d.offset > 0 }),
+        contextLabel(d.tokens, pos, { cut: d.offset > 0, labels: d.labels }),
         ` · position ${d.offset + pos}${d.generated[pos] ? " (generated)" : ""}`,
       );
       const final = d.topIds[((nL - 1) * n + pos) * k];

@@ -35,7 +35,7 @@ const { css } = require("../color.js");
 const { formatInt, formatSigned } = require("../format.js");
 const { h } = require("../dom.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, expectShape, vocabLookup } = require("../ui/spec.js");
+const { arrOf, expectShape, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { tokenStrip } = require("../ui/token_strip.js");
 const { chip } = require("../ui/token_text.js");
@@ -112,6 +112,7 @@ function dominant(acts, max, shown, i) {
 function read(model) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
+  const tokLabels = tokenLabels(model);
   const n = tokens.length;
   const A = arrOf(model, "activations", [-1, n]);
   const F = A.shape[0];
@@ -125,7 +126,7 @@ function read(model) {
     str: vocabLookup(model),
   } : null;
   return {
-    tokens, n, F, t, neurons, writes,
+    tokens, tokLabels, n, F, t, neurons, writes,
     generated: arrOf(model, "generated", [n]).data,
     acts: Array.from({ length: F }, (_, f) => row(A, f)),
     fmax: arrOf(model, "factor_max", [F]).data,
@@ -145,7 +146,7 @@ function read(model) {
  */
 function render({ model, el }) {
   const d = read(model);
-  const { tokens, n, F, t, acts, fmax, share, writes } = d;
+  const { tokens, tokLabels, n, F, t, acts, fmax, share, writes } = d;
   return mountView(el, "lm-neuron-factors", ({ view, listen }) => {
     let sel = 0;
     /** @type {"one"|"all"} */
@@ -197,7 +198,7 @@ function render({ model, el }) {
         className: "lm-nf-spark", attrs: { role: "img", "aria-label": `factor ${f + 1} over the positions` },
       }));
       sparks.push(spark);
-      const peaks = h("span", { className: "lm-nf-peaks" }, topPositions(acts[f], 3).map((p) => chip(tokens[p])));
+      const peaks = h("span", { className: "lm-nf-peaks" }, topPositions(acts[f], 3).map((p) => chip(tokLabels[p])));
       const parts = [h("span", {}, [box]), label, spark, peaks];
       for (const p of parts) p.setAttribute("data-f", String(f));
       list.append(...parts);
@@ -205,7 +206,7 @@ function render({ model, el }) {
 
     // ---- the text and the two panels ----------------------------------------------------------
     const pin = pinState((i, pinned) => showToken(i, pinned));
-    const strip = tokenStrip({ tokens, generated: d.generated, pin, listen });
+    const strip = tokenStrip({ tokens, labels: tokLabels, generated: d.generated, pin, listen });
     const bars = h("div", { className: "lm-nf-bars" });
     const tokDetail = detailPanel({ listen, pin, scope: view, status: "hover a token · click to pin", className: "lm-token-detail", children: [bars] });
     const peaks = h("div", { className: "lm-self" });
@@ -317,7 +318,7 @@ function render({ model, el }) {
       peaks.textContent = "";
       peaks.append("fires most at: ");
       for (const p of topPositions(acts[f], TOP_TOKENS)) {
-        const c = chip(tokens[p], "lm-peak");
+        const c = chip(tokLabels[p], "lm-peak");
         c.title = `position ${p}: ${formatSigned(acts[f][p]).replace("+", "")} — click to pin`;
         c.setAttribute("data-p", String(p));
         c.setAttribute("role", "button");
@@ -365,7 +366,7 @@ function render({ model, el }) {
       strip.mark(i, pinned);
       tokDetail.setPinned(pinned);
       tokDetail.el.setAttribute("data-lm-position", String(i));
-      tokDetail.setTitle(`Position ${i}${d.generated[i] ? " (generated)" : ""}: `, chip(tokens[i]));
+      tokDetail.setTitle(`Position ${i}${d.generated[i] ? " (generated)" : ""}: `, chip(tokLabels[i]));
       bars.textContent = "";
       for (let f = 0; f < F; f++) {
         const v = fmax[f] > 0 ? acts[f][i] / fmax[f] : 0;

@@ -23,7 +23,7 @@ const { probColor, probGradient } = require("../color.js");
 const { formatProb, formatInt } = require("../format.js");
 const { h } = require("../dom.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, vocabLookup } = require("../ui/spec.js");
+const { arrOf, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { tokenStrip } = require("../ui/token_strip.js");
 const { chip, contextLabel } = require("../ui/token_text.js");
@@ -45,6 +45,7 @@ function read(model) {
   const topIds = arrOf(model, "topk_ids", [n, -1]);
   return {
     tokens,
+    labels: tokenLabels(model),
     n,
     mode: model.get("mode") === "same" ? "same" : "next",
     ids: arrOf(model, "token_ids", [n]).data,
@@ -74,7 +75,7 @@ function render({ model, el }) {
       legend: legend({ lo: "unlikely", hi: "likely", gradient: probGradient(), ticks: "0.01% · 1% · 100%" }).el,
     });
     const pin = pinState((i, pinned) => show(i, pinned));
-    const strip = tokenStrip({ tokens, generated: d.generated, pin, listen });
+    const strip = tokenStrip({ tokens, labels: d.labels, generated: d.generated, pin, listen });
     strip.spans.forEach((s, i) => { s.style.backgroundColor = probColor(probs[i]); });
     const self = h("div", { className: "lm-self" });
     const list = topkList();
@@ -95,14 +96,14 @@ function render({ model, el }) {
       target = a !== i ? a : -1;
       if (target >= 0) strip.spans[target].classList.add("lm-target");
       detail.el.setAttribute("data-lm-index", String(i));
-      detail.setTitle(mode === "same" ? "Predicted at " : "Next after ", contextLabel(tokens, i));
+      detail.setTitle(mode === "same" ? "Predicted at " : "Next after ", contextLabel(tokens, i, { labels: d.labels }));
 
       // the token's own probability (causal: from the position before it)
       self.textContent = "";
       if (mode === "next" && i === 0) {
         self.textContent = "The first token has no prediction: nothing comes before it.";
       } else if (mode === "next") {
-        self.append(chip(tokens[i]), ` had ${formatProb(probs[i])}`,
+        self.append(chip(d.labels[i]), ` had ${formatProb(probs[i])}`,
           ranks[i] > 0 ? ` (rank ${formatInt(ranks[i])})` : "", " given the text before it.");
       }
 
@@ -113,7 +114,7 @@ function render({ model, el }) {
 
       foot.textContent = "";
       if (a >= 0 && !Array.from(ti).includes(actualId)) {
-        foot.append("actual ", chip(tokens[a]), ` ${formatProb(probs[a])}`,
+        foot.append("actual ", chip(d.labels[a]), ` ${formatProb(probs[a])}`,
           ranks[a] > 0 ? ` · rank ${formatInt(ranks[a])}` : "");
       } else if (a < 0 && mode === "next") {
         foot.textContent = d.total > n

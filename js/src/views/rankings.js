@@ -24,7 +24,7 @@ const { h } = require("../dom.js");
 const { rankColors, probColors, viridisGradient } = require("../color.js");
 const { formatProb, formatInt, rankText, probText } = require("../format.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, layerAxis, vocabLookup } = require("../ui/spec.js");
+const { arrOf, layerAxis, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { tokenText, chip, contextLabel } = require("../ui/token_text.js");
 const { detailPanel } = require("../ui/detail.js");
@@ -53,6 +53,7 @@ function read(model) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
   const n = tokens.length;
+  const labels = tokenLabels(model);
   const { layerLabels, layerNames, nL } = layerAxis(model);
   const topIds = arrOf(model, "top_ids", [nL, n, -1]);
   const causal = model.get("lm_kind") !== "masked";
@@ -61,7 +62,7 @@ function read(model) {
   const genOut = new Uint8Array(n);
   for (let p = 0; p < n; p++) genOut[p] = causal ? (p + 1 < n ? generated[p + 1] : generated[p]) : generated[p];
   return {
-    tokens, n, layerLabels, layerNames, nL, causal, generated, genOut,
+    tokens, labels, n, layerLabels, layerNames, nL, causal, generated, genOut,
     ranks: arrOf(model, "ranks", [nL, n]).data,
     probs: arrOf(model, "probs", [nL, n]).data,
     topIds: topIds.data,
@@ -137,7 +138,7 @@ function render({ model, el }) {
     }
     frag.appendChild(h("div", { className: "lm-rk-lab lm-rk-axis lm-rk-bottom", text: "input" }));
     for (let p = 0; p < n; p++) {
-      const s = tokenText(d.tokens[p]);
+      const s = tokenText(d.labels[p]);
       bottomLabels.push(h("div", { className: `lm-rk-tok lm-rk-bottom${d.generated[p] ? " lm-rk-gen" : ""}`, text: s, title: s }));
       frag.appendChild(bottomLabels[p]);
     }
@@ -182,7 +183,7 @@ function render({ model, el }) {
       detail.setTitle(
         h("b", { text: layerLabels[layer] === "embed" ? "embeddings" : `layer ${layerLabels[layer]}` }),
         ` · ${d.causal ? "after" : "at"} `,
-        contextLabel(d.tokens, p),
+        contextLabel(d.tokens, p, { labels: d.labels }),
         d.generated[p] ? " (generated)" : "",
       );
       const tid = d.targetIds[p];

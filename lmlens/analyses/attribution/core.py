@@ -111,6 +111,7 @@ def attribute(
     max_steps: int = MAX_STEPS,
     group: str = "token",
     tokens: Sequence[str] | None = None,
+    token_labels: Sequence[str] = (),
     word_starts: np.ndarray | None = None,
     generated: np.ndarray | None = None,
     plan: str = "auto",
@@ -147,6 +148,7 @@ def attribute(
         group: ``"token"`` or ``"word"`` (sources grouped by ``word_starts``).
         tokens, word_starts, generated: display strings, word starts and generated mask of
             ``ids`` (defaults: the ids as text, every token a word, nothing generated).
+        token_labels: chip labels of the tokens (``Trace.labels``), or empty.
         plan: ``"auto"``, ``"full"`` or ``"segments"`` (see ``TargetFunctions``).
         target_batch_size: targets per batched backward (None: bounded by memory).
         progress: show a tqdm bar (None: only when a run lasts more than a few seconds).
@@ -260,6 +262,7 @@ def attribute(
         baseline_values=base_values,
         attr_target=attr_target,
         tokens=tokens,
+        token_labels=tuple(token_labels),
         source_tokens=tokens[:n_inputs],
         source_spans=np.stack([np.arange(n_inputs), np.arange(1, n_inputs + 1)], 1).astype(np.int64),
         word_starts=word_starts,

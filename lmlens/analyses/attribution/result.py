@@ -104,6 +104,10 @@ class AttributionResult(Result):
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+
     def check(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")

@@ -210,7 +210,7 @@ def neuron_factors(
         n_iter=n_iter, converged=converged,
         layers=np.asarray(chosen, dtype=np.int64), layer_names=tuple(N.mlp_post(i) for i in chosen),
         input_ids=trace.token_ids.detach().cpu().numpy().astype(np.int64),
-        tokens=tuple(trace.tokens), generated=np.asarray(trace.generated, dtype=bool).copy(),
+        tokens=tuple(trace.tokens), token_labels=tuple(trace.labels), generated=np.asarray(trace.generated, dtype=bool).copy(),
         top_neurons=top,
         params={"n_factors": n_factors, "init": init if components is None else "custom",
                 "solver": "cd", "beta_loss": "frobenius", "max_iter": max_iter, "tol": float(tol),

@@ -174,6 +174,10 @@ class NeuronFactorsResult(Result):
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+
     def check(self) -> None:
         n, f = len(self.tokens), self.activations.shape[0] if self.activations.ndim == 2 else -1
         if f < 1:

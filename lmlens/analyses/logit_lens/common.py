@@ -85,6 +85,7 @@ def _common(trace: Trace) -> dict:
         "input_ids": trace.token_ids.detach().cpu().numpy().astype(np.int64),
         "generated": np.asarray(trace.generated, dtype=bool).copy(),
         "tokens": tuple(trace.tokens),
+        "token_labels": tuple(trace.labels),
         "kind": trace.kind,
         "model_name": trace.model_name,
         "model_dtype": trace.model_dtype,

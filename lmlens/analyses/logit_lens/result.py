@@ -82,6 +82,10 @@ class RankingsResult(Result):
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+
     def check(self) -> None:
         _common(self)
         L, n = len(self.layer_names), len(self.tokens)
@@ -170,6 +174,10 @@ class RankingsWatchResult(Result):
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+
     def check(self) -> None:
         _common(self)
         L, w = len(self.layer_names), len(self.watch_labels)
@@ -243,6 +251,10 @@ class LayerPredictionsResult(Result):
     model_name: str = ""
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
+
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
 
     def check(self) -> None:
         _common(self)

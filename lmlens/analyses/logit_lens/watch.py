@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ...capture import Trace
+from ...capture.byte_pieces import token_label
 from ..precision import precision_notes
 from .common import (
     Progress,
@@ -32,12 +33,21 @@ from .result import RankingsWatchResult
 
 
 def _piece(tokenizer, token_id: int) -> str:
-    """The decoded token, or its raw vocabulary piece when decoding alone gives no character
-    (a byte of a multi-byte character)."""
-    s = tokenizer.decode([token_id])
-    if "\ufffd" in s and hasattr(tokenizer, "convert_ids_to_tokens"):
-        return str(tokenizer.convert_ids_to_tokens([token_id])[0])
-    return s
+    """The decoded token, or, when decoding alone gives no character (a byte of a multi-byte
+    character), its whole characters and its partial bytes as hex (``"<E6 9D>"``)."""
+    if hasattr(tokenizer, "convert_ids_to_tokens"):
+        return token_label(tokenizer, token_id)
+    return tokenizer.decode([token_id])
+
+
+def _bytes_note(word: str, piece: str) -> str:
+    """`` (the first bytes of '東')`` when ``piece`` is a partial byte token that begins ``word``'s
+    first character, else ``""``."""
+    if not piece.endswith(">") or "<" not in piece:
+        return ""
+    head = piece[: piece.rindex("<")]
+    rest = word.lstrip()[len(head.lstrip()):]
+    return f" (the first bytes of {rest[:1]!r})" if rest else ""
 
 
 def resolve_watch(
@@ -85,7 +95,7 @@ def resolve_watch(
             raise ValueError(f"watch: {w!r} maps to id {toks[0]}, outside the model's vocabulary of {d_vocab}")
         if len(toks) > 1:
             notes.append(f"{w!r} splits into {len(toks)} tokens ({', '.join(map(repr, pieces))}): "
-                         f"watching the first, {pieces[0]!r}")
+                         f"watching the first, {pieces[0]!r}{_bytes_note(w, pieces[0])}")
         ids.append(int(toks[0]))
         labels.append(w)
     return ids, labels, notes

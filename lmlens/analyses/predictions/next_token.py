@@ -76,6 +76,7 @@ def predictions(trace: Trace, *, topk: int = 10) -> PredictionsResult:
     return PredictionsResult(
         input_ids=ids.numpy().astype(np.int64),
         tokens=tuple(trace.tokens),
+        token_labels=tuple(trace.labels),
         probs=probs.numpy().astype(np.float32),
         ranks=ranks.numpy().astype(np.int64),
         top_ids=top,

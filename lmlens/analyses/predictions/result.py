@@ -52,6 +52,10 @@ class PredictionsResult(Result):
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
 
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
+    else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+
     def check(self) -> None:
         n = self.input_ids.shape[0]
         if self.input_ids.shape != (n,) or len(self.tokens) != n:

@@ -1,0 +1,176 @@
+"""Japanese on a byte-level BPE model (tests/tiny.py's tokenizer, trained on a corpus with
+Japanese, splits most characters into 2–3 byte tokens): partial byte tokens read as hex with the
+character they belong to, the text strip draws each character once and joins back to the text,
+and a watched Japanese word names its first bytes. Bytes are checked against transformers' own
+GPT-2 byte table and Python's UTF-8 encoder, not against lmlens' decoding."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import chromium, open_page, skip_reason
+from tiny import tiny_lens
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+from lmlens.capture.byte_pieces import label_bytes, text_labels
+from lmlens.capture.tokens import display_tokens
+
+TEXT = "東京は日本の首都です。京都"
+UNICODE_TO_BYTE = {c: b for b, c in bytes_to_unicode().items()}
+HEX = re.compile(r"<([0-9A-F ]+)>")
+
+
+@pytest.fixture(scope="module")
+def lens():
+    return tiny_lens("gpt2")
+
+
+def _bytes(piece: str) -> bytes:
+    return bytes(UNICODE_TO_BYTE[c] for c in piece)
+
+
+def _split_chars(ids_bytes: list[bytes]) -> bool:
+    """Whether some character of the text is split over tokens (the case under test)."""
+    return any(not _valid(b) for b in ids_bytes)
+
+
+def _valid(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def test_labels_show_each_tokens_share_of_the_bytes_and_the_character(lens):
+    trace = lens.trace(TEXT, points="embed")
+    raw = [_bytes(p) for p in trace.pieces]
+    assert b"".join(raw) == TEXT.encode("utf-8")
+    assert _split_chars(raw), "the tiny tokenizer must split some character into byte tokens"
+    # tokens still join back to the text
+    assert "".join(trace.tokens) == TEXT
+    # by hand: walk the text's characters with their UTF-8 byte ranges
+    spans, at = [], 0
+    for ch in TEXT:
+        n = len(ch.encode("utf-8"))
+        spans.append((at, at + n, ch))
+        at += n
+    start = 0
+    for tb, label in zip(raw, trace.labels, strict=True):
+        end = start + len(tb)
+        cut = [(s, e, ch) for s, e, ch in spans if s < end and e > start and not (s >= start and e <= end)]
+        if not cut:
+            assert label == ""
+        else:
+            for s, e, ch in cut:
+                share = TEXT.encode("utf-8")[max(s, start) : min(e, end)]
+                want = "<" + " ".join(f"{x:02X}" for x in share) + ">(" + ch + ")"
+                assert want in label, (label, want)
+            assert "\ufffd" not in label
+        start = end
+
+
+def test_vocabulary_strings_of_partial_byte_tokens_are_hex(lens):
+    tok = lens.tokenizer
+    trace = lens.trace(TEXT, points="embed")
+    ids = list(range(len(tok)))
+    strings = trace.id_to_str(ids)
+    n_partial = 0
+    for i, s in zip(ids, strings, strict=True):
+        piece = tok.convert_ids_to_tokens(i)
+        if piece in tok.all_special_tokens:
+            continue
+        b = _bytes(piece)
+        assert "\ufffd" not in s
+        if _valid(b):
+            assert s == b.decode("utf-8")
+        else:
+            n_partial += 1
+            # every byte is shown, in order, as text or in a hex run
+            parts = HEX.split(s)  # text, hex, text, hex, ...
+            back = b"".join(bytes.fromhex(x) if k % 2 else x.encode("utf-8") for k, x in enumerate(parts))
+            assert back == b, (s, b)
+    assert n_partial > 10
+
+
+def test_text_labels_by_hand():
+    # 東 = E6 9D B1, 京 = E4 BA AC (UTF-8)
+    assert text_labels([b"\xe6\x9d", b"\xb1\xe4\xba", b"\xac!"]) == [
+        "<E6 9D>(東)", "<B1>(東)<E4 BA>(京)", "<AC>(京)!"]
+    assert text_labels([b"ab", b"c"]) == ["", ""]
+    assert text_labels([b"\xe6\x9d"]) == ["<E6 9D>"]  # cut at the end: no character known
+    assert label_bytes(b" \xe6") == " <E6>"
+
+
+def test_watching_a_japanese_word_names_its_first_bytes(lens):
+    view = lens.rankings_watch("パリはフランスの首都です。", watch=["東京"])
+    r = view.result
+    first = lens.tokenizer("東京", add_special_tokens=False)["input_ids"][0]
+    assert int(r.watch_ids[0]) == first
+    head = _bytes(lens.tokenizer.convert_ids_to_tokens(first))
+    assert "東京".encode().startswith(head) and not _valid(head)
+    want = "<" + " ".join(f"{x:02X}" for x in head) + ">"
+    assert any(want in n and "the first bytes of '東'" in n for n in r.notes), r.notes
+
+
+def test_sentencepiece_word_pieces_keep_their_space(tmp_path):
+    pytest.importorskip("sentencepiece")
+    from rinna_folder import rinna_folder
+
+    import lmlens
+
+    lens = lmlens.load(rinna_folder(tmp_path / "rinna"))
+    text = "the capital of france is paris."
+    ids = lens.tokenizer(text)["input_ids"]
+    tokens, pieces, _ = display_tokens(lens.tokenizer, ids)
+    assert "".join(tokens).strip() == text
+    # by hand: a piece starting with ▁ (after the first) reads with its space
+    for t, p in zip(tokens[1:], pieces[1:], strict=True):
+        if p.startswith("▁") and len(p) > 1:
+            assert t.startswith(" "), (t, p)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+def test_views_draw_each_character_once_and_chips_show_bytes(lens, tmp_path):
+    import os
+
+    os.makedirs("/tmp/ja_shots", exist_ok=True)
+    views = {
+        "predictions": lens.predictions(TEXT),
+        "layer_predictions": lens.layer_predictions(TEXT),
+        "neuron_factors": lens.neuron_factors(TEXT, n_factors=2),
+        "attribution": lens.attribution(TEXT, method="saliency"),
+    }
+    trace = lens.trace(TEXT, points="embed")
+    first_label = next(lab for lab in trace.labels if lab)
+    with chromium() as b:
+        for name, view in views.items():
+            path = tmp_path / f"{name}.html"
+            view.save_html(path)
+            with open_page(path, browser=b) as (page, log):
+                page.wait_for_selector(".lm-view .lm-text")
+                strip = page.locator(".lm-view .lm-text").first
+                drawn = strip.evaluate(
+                    "el => Array.from(el.childNodes).map(n => n.classList.contains('lm-tok-group')"
+                    " ? n.querySelector('.lm-tok-text').textContent : n.textContent).join('')")
+                # attribution appends its target (the next token) after the text
+                assert drawn.replace("↵", "")[: len(TEXT)] == TEXT, (name, drawn)
+                assert "∅" not in strip.inner_text()
+                assert strip.locator(".lm-tok").count() == len(trace.tokens) + (name == "attribution")
+                titles = strip.locator(".lm-tok").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+                assert first_label in titles
+                # hovering a slice of a split character shows that token
+                strip.locator(".lm-tok.lm-slice").first.hover()
+                assert strip.locator(".lm-tok.lm-active, .lm-tok.lm-locked").count() <= 1
+                assert not log.errors and not log.requests, (name, log.errors, log.requests)
+                page.screenshot(path=f"/tmp/ja_shots/bytes_{name}.png", full_page=True)
+        # the logit-lens grid has no strip: its column labels read as chip labels
+        path = tmp_path / "rankings.html"
+        lens.rankings(TEXT).save_html(path)
+        with open_page(path, browser=b) as (page, log):
+            page.wait_for_selector(".lm-view .lm-rk-tok")
+            cols = page.locator(".lm-view .lm-rk-tok").evaluate_all("els => els.map(e => e.textContent)")
+            assert first_label in cols and "∅" not in cols
+            assert not log.errors and not log.requests
