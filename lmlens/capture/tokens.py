@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .words import word_starts
+
 _SPACE_MARKS = ("Ġ", "▁")
 
 
@@ -24,7 +26,7 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
     decoded; a token holding only the first bytes of a multi-byte character is ``""`` and the
     token completing it carries the character; ``pieces`` keeps the raw pieces).
     ``word_starts`` is True where a position begins a word (a space marker, a special token, or
-    a WordPiece piece without ``##``).
+    a WordPiece piece without ``##``; in Japanese text, a morpheme or script run: ``words.py``).
 
     >>> from transformers import BertTokenizerFast  # doctest: +SKIP
     """
@@ -39,7 +41,7 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
             starts[i] = not cont
             text = p[2:] if cont else p
             tokens.append(text if (cont or i == 0) else " " + text)
-        return tokens, pieces, starts
+        return tokens, pieces, word_starts(tokens, starts)
     seen_text = False
     for i, (tid, p) in enumerate(zip(ids, pieces, strict=True)):
         text = tokenizer.decode([tid], skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -60,4 +62,4 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> tuple[list[str], list[str],
         starts[i] = (
             i == 0 or tid in special or p.startswith(_SPACE_MARKS) or text[:1].isspace()
         )
-    return tokens, pieces, starts
+    return tokens, pieces, word_starts(tokens, starts)
