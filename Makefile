@@ -28,11 +28,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 venv: $(STAMP)
 
-# Under CI=true a missing browser or node is an error; elsewhere a loud warning.
+# Under CI=true a missing browser, CJK font or node is an error; elsewhere a loud warning.
+# The CJK font lets headless Chromium draw Japanese (tests/test_fonts_browser.py checks it).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || { echo "!!! could not install chromium: browser tests will fail under CI=true, skip otherwise"; \
+	       [ "$${CI:-}" != "true" ]; }; }
+	@[ -n "$$(fc-list :lang=ja 2>/dev/null)" ] || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+	  || { echo "!!! could not install fonts-noto-cjk: Japanese renders as boxes and the font test fails"; \
 	       [ "$${CI:-}" != "true" ]; }; }
 
 node:

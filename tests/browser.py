@@ -65,12 +65,14 @@ class PageLog:
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
-    """A Playwright ``Browser`` on the local Chromium; share one across a test module."""
+def chromium(env: dict[str, str] | None = None) -> Iterator[object]:
+    """A Playwright ``Browser`` on the local Chromium; share one across a test module.
+    ``env``: the browser's environment (e.g. ``FONTCONFIG_FILE``), default this process's."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True,
+                               env=env)
         try:
             yield b
         finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analyses.logit_lens import LayerPredictionsResult, RankingsResult, RankingsWatchResult
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from .figure_view import layer_label
 
 #: Cells above which the rankings figure leaves the rank numbers out.
@@ -141,7 +141,7 @@ def rankings_figure(result: RankingsResult, *, values: str = "rank", annotate: b
                         color="#111111" if light else "#ffffff", fontfamily=fam)
     ax.set_yticks(range(L), [layer_label(x) for x in r.layer_names[::-1]])
     ax.set_ylabel("layer (block output)", fontfamily=fam)
-    ax.set_xticks(range(n), [_label(t) for t in r.tokens], rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_xticks(range(n), [_label(token_label(r, i)) for i in range(n)], rotation=60, ha="right", rotation_mode="anchor")
     top = ax.secondary_xaxis("top")
     top.set_xticks(range(n), [_label(t) for t in r.target_tokens], rotation=60, ha="left", rotation_mode="anchor")
     top.tick_params(labelfontfamily=fam)
