@@ -4,7 +4,8 @@ the outputs; the executed notebook, exported to HTML as nbconvert writes it (Jup
 template, minus its CDN scripts), opens in headless Chromium with every view mounted, no console
 error and no network request.
 
-- ``00_quickstart``: a tiny random GPT-2 (fast);
+- ``00_quickstart``: every view in order on the embedded SmolLM2 (slow), and its tiny random GPT-2
+  branch (fast);
 - ``01_logit_lens``: the real embedded SmolLM2 (slow);
 - ``colab_japanese_rinna``: needs the hub, so it runs with a tiny folder in rinna's exact tokenizer
   layout (tests/rinna_folder.py: T5Tokenizer over sentencepiece, GPT-2 weights) in place of
@@ -139,9 +140,10 @@ def executed(kernel_name, tmp_path_factory) -> Callable:
     kernel, its working directory ``folder``; ``edit(nb, folder)`` may change it before the run."""
     cache: dict[str, tuple] = {}
 
-    def run(name: str, edit: Callable | None = None):
-        if name not in cache:
-            folder = tmp_path_factory.mktemp(name)
+    def run(name: str, edit: Callable | None = None, key: str | None = None):
+        key = key or name
+        if key not in cache:
+            folder = tmp_path_factory.mktemp(key)
             nb = read(name)
             if edit is not None:
                 edit(nb, folder)
@@ -150,8 +152,8 @@ def executed(kernel_name, tmp_path_factory) -> Callable:
                 resources={"metadata": {"path": str(folder)}},
             )
             client.execute()
-            cache[name] = (nb, folder)
-        return cache[name]
+            cache[key] = (nb, folder)
+        return cache[key]
 
     return run
 
@@ -210,35 +212,115 @@ def test_colab_notebook_installs_only_on_colab_and_speaks_japanese():
     assert isinstance(guard, ast.If) and "google.colab" in ast.unparse(guard.test)
     assert all(re.match(r"\s*[!%]", line) is None for s in code if s not in installs
                for line in s.splitlines())
-    assert sum(f'lmlens.load("{RINNA_ID}")' in s for s in code) == 1
+    assert sum(f'MODEL = "{RINNA_ID}"' in s and "lmlens.load(MODEL)" in s for s in code) == 1
     called = {n.func.attr for t in code_trees(nb) for n in ast.walk(t)
               if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
-    assert {"predictions", "rankings", "rankings_watch", "layer_predictions"} <= called
+    assert {"predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
+            "neuron_factors", "figure", "save_html"} <= called
+    assert any('group="word"' in s for s in code)
 
 
-# ---- 00_quickstart (tiny random GPT-2) ------------------------------------------------------
+def _install_cell(nb) -> tuple[str, str]:
+    """``(LMLENS_SOURCE's value, the pip command line)`` of the Colab notebook's install cell."""
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and "pip install" in c.source)
+    tree = ast.parse(python_source(cell))
+    source = next(n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                  and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["LMLENS_SOURCE"])
+    command = next(line.strip()[1:] for line in cell.splitlines() if line.strip().startswith("!"))
+    return source, command
 
 
-QUICKSTART_KINDS = ["predictions", "attribution", "rankings"]  # the view, then two live widgets
+def test_colab_badge_opens_this_notebook():
+    nb = read("colab_japanese_rinna")
+    first = nb.cells[0].source
+    m = re.search(r"\[!\[Open In Colab\]\((https://colab\.research\.google\.com/assets/colab-badge\.svg)\)\]"
+                  r"\((https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(.+?))\)", first)
+    assert m, "the first cell starts with the Open in Colab badge"
+    assert m.group(3) == "notebooks/colab_japanese_rinna.ipynb"
+
+
+def test_colab_install_cell_installs_lmlens_from_a_wheel(tmp_path):
+    """The install command, with LMLENS_SOURCE pointed at a wheel built from this checkout, is
+    one pip accepts and resolves to lmlens with its [plot,ja] extras (a dry run, offline: the
+    extras' packages are already in this environment); the default names a git repository as
+    a PEP 508 direct reference."""
+    import shlex
+    import subprocess
+
+    from packaging.requirements import Requirement
+
+    source, command = _install_cell(read("colab_japanese_rinna"))
+    argv = shlex.split(command)
+    assert argv[:2] == ["pip", "install"]
+    spec = next(a for a in argv[2:] if "{LMLENS_SOURCE}" in a)
+    req = Requirement(spec.replace("{LMLENS_SOURCE}", source))
+    assert req.name == "lmlens" and {"plot", "ja"} <= req.extras
+    assert req.url and req.url.startswith("git+https://")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    wheel = next(tmp_path.glob("lmlens-*.whl"))
+    # the cell's own arguments (minus -q, so pip says what it would install)
+    args = [a.replace("{LMLENS_SOURCE}", wheel.resolve().as_uri()) for a in argv[2:] if a != "-q"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--ignore-installed", "--no-deps", *args],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"Would install .*lmlens-0", run.stdout), run.stdout
+    deps = subprocess.run(  # the extras resolve to packages this environment has
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", *args],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert deps.returncode == 0, deps.stdout + deps.stderr
+
+
+# ---- 00_quickstart (SmolLM2; tiny random GPT-2 branch) ---------------------------------------
+
+QUICKSTART_VIEWS = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
+                    "neuron_factors"]
+QUICKSTART_KINDS = [*QUICKSTART_VIEWS, "attribution", "rankings"]  # every view, then two live widgets
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def test_quickstart_executes_and_shows_the_view(executed):
-    nb, folder = executed("00_quickstart")
-    assert any('lmlens.load("smollm2")' in c.source for c in nb.cells if c.cell_type == "markdown")
+def _tiny_branch(nb, folder: Path) -> None:
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip() == "USE_REAL_MODEL = True"]
+    assert len(cells) == 1
+    cells[0].source = "USE_REAL_MODEL = False"
+
+
+def _check_quickstart(nb, folder: Path, model_name: str) -> list[str]:
     assert error_outputs(nb) == []
     htmls = html_outputs(nb)
     assert view_kinds(htmls) == QUICKSTART_KINDS
-    html = htmls[0]
-    assert html.startswith('<div id="lmlens-')
-    assert "東" in html and "function load(path)" in html
-    assert "https://" not in html and "http://" not in html
+    assert all(h.startswith('<div id="lmlens-') and model_name in h for h in htmls[: len(QUICKSTART_VIEWS)])
+    assert "東" in htmls[0] and "function load(path)" in htmls[0]
+    assert not any("https://" in h or "http://" in h for h in htmls)
     saved = folder / "predictions.html"
     assert saved.is_file() and saved.stat().st_size > 10_000
+    return htmls
+
+
+def test_quickstart_tiny_branch_executes_every_view(executed):
+    nb, folder = executed("00_quickstart", _tiny_branch, key="00_quickstart_tiny")
+    assert any('lmlens.load("smollm2")' in c.source for c in nb.cells if c.cell_type == "markdown")
+    _check_quickstart(nb, folder, "tiny random GPT-2")
+
+
+@pytest.mark.slow
+def test_quickstart_executes_every_view_on_smollm2(executed):
+    needs_smollm2()
+    nb, folder = executed("00_quickstart")
+    htmls = _check_quickstart(nb, folder, "SmolLM2")
+    # SmolLM2 splits 東 into byte tokens: they read as hex, and the strip's text is the text
+    labels = spec_of(htmls[0]).get("token_labels", [])
+    assert any(re.fullmatch(r" ?<E6 9D>\(東\)| ?<E6>\(東\)", lab) for lab in labels), labels
 
 
 def test_quickstart_live_section_keeps_the_last_state(executed):
-    nb, folder = executed("00_quickstart")
+    nb, folder = executed("00_quickstart", _tiny_branch, key="00_quickstart_tiny")
     widgets = [o for o in outputs(nb) if WIDGET_VIEW in o.get("data", {})]
     assert len(widgets) == 2 and all("text/html" in o["data"] for o in widgets)
     # nbclient saved the widget state: the attribution widget's spec is the one after the call
@@ -255,12 +337,13 @@ def test_quickstart_live_section_keeps_the_last_state(executed):
 
 @pytest.mark.browser
 def test_quickstart_exported_notebook_in_chromium(executed, browser, tmp_path):
-    nb, _ = executed("00_quickstart")
+    nb, _ = executed("00_quickstart", _tiny_branch, key="00_quickstart_tiny")
     page_path = export_html(nb, tmp_path / "00_quickstart.html")
     with views_mounted(browser, page_path, QUICKSTART_KINDS) as page:
         view = page.locator('.lmlens-root[data-lmlens-kind="predictions"]')
         view.locator(".lm-tok >> nth=1").hover()
         assert view.locator(".lm-detail .lm-row").count() == 5
+        assert "∅" not in view.locator(".lmlens-mount .lm-text").inner_text()
 
 
 # ---- 01_logit_lens (real SmolLM2) ------------------------------------------------------------
@@ -319,23 +402,61 @@ def _use_tiny_rinna(nb, folder: Path) -> None:
     cells[0].source = cells[0].source.replace(RINNA_ID, str(model))
 
 
+RINNA_KINDS = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
+               "neuron_factors"]
+#: the attribution cell's text cut into morphemes by hand (unidic short units)
+RINNA_WORDS = "吾輩|は|猫|で|ある|。|名前|は|まだ|無い|。"
+
+
 def test_colab_notebook_runs_on_a_tiny_rinna_like_model(executed):
     pytest.importorskip("sentencepiece")
+    pytest.importorskip("fugashi")
     nb, folder = executed("colab_japanese_rinna", _use_tiny_rinna)
     assert error_outputs(nb) == []
     htmls = html_outputs(nb)
-    assert view_kinds(htmls) == ["predictions", "rankings", "rankings_watch", "layer_predictions"]
+    assert view_kinds(htmls) == RINNA_KINDS
     assert "吾輩は猫である" in "".join(spec_of(htmls[0])["tokens"])
     assert spec_of(htmls[2])["watch_labels"] == ["東京", "大阪", "京都"]
-    assert (folder / "rinna_rankings.html").stat().st_size > 10_000
-    assert (folder / "rinna_rankings.png").stat().st_size > 1_000
+    # attribution grouped into Japanese words: every group starts at a hand-marked morpheme
+    # boundary (a token may hold several morphemes, so groups may be coarser), and not one group
+    attr = spec_of(htmls[4])
+    assert attr["grouping"] == "word"
+    tokens = attr["tokens"]
+    text = "".join(tokens).strip()
+    assert text.startswith(RINNA_WORDS.replace("|", ""))
+    lead = len("".join(tokens)) - len("".join(tokens).lstrip())
+    bounds, at = set(), 0
+    for w in RINNA_WORDS.split("|"):
+        bounds.add(at)
+        at += len(w)
+    offs = [len("".join(tokens[:i])) - lead for i in range(len(tokens))]
+    import base64
+
+    import numpy as np
+
+    rec = attr["spans"]
+    spans = np.frombuffer(base64.b64decode(rec["b64"]), dtype=rec["dtype"]).reshape(rec["shape"])
+    starts = [max(0, offs[a]) for a, _ in spans.tolist()]
+    assert len(starts) > 3 and all(o in bounds for o in starts), (starts, tokens)
+    for f in ("rinna_rankings.html", "rinna_views.html"):
+        assert (folder / f).stat().st_size > 10_000
+    for f in ("rinna_rankings.png", "rinna_neuron_factors.png"):
+        assert (folder / f).stat().st_size > 1_000
+
+
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
 @pytest.mark.browser
 def test_colab_exported_notebook_in_chromium(executed, browser, tmp_path):
     pytest.importorskip("sentencepiece")
     nb, _ = executed("colab_japanese_rinna", _use_tiny_rinna)
+    # the badge image is the notebook's one network URL (for GitHub / Colab readers): an
+    # exported page for slides leaves it out
+    nb = nbformat.from_dict(nb)
+    nb.cells[0].source = re.sub(r"^\[!\[Open In Colab\]\(" + re.escape(COLAB_BADGE) + r"\)\]\([^)]*\)", "",
+                                nb.cells[0].source)
+    assert COLAB_BADGE not in nb.cells[0].source
     page_path = export_html(nb, tmp_path / "colab_japanese_rinna.html")
-    kinds = ["predictions", "rankings", "rankings_watch", "layer_predictions"]
-    with views_mounted(browser, page_path, kinds) as page:
+    with views_mounted(browser, page_path, RINNA_KINDS) as page:
         assert "吾" in page.locator('.lmlens-root[data-lmlens-kind="predictions"] .lmlens-mount').inner_text()
