@@ -318,6 +318,12 @@ test("contextLabel: up to six tokens of left context, an ellipsis when cut, the 
   assert.equal(contextLabel(tokens, 2).textContent, "abc");
   assert.equal(contextLabel(tokens, 2, { cut: true }).textContent, "…abc");
   assert.equal(contextLabel(tokens, 3, { before: 1 }).textContent, "…cd");
+  // byte pieces: the bold token reads as its chip label; an empty context shows nothing, not ∅
+  const ja = ["", "東", "京"];
+  const labels = ["<E6 9D>(東)", "<B1>(東)", "京"];
+  assert.equal(contextLabel(ja, 1, { labels }).textContent, "<B1>(東)");
+  assert.equal(contextLabel(ja, 2, { labels }).textContent, "東京");
+  assert.equal(contextLabel(ja, 0, { labels }).querySelector("b").textContent, "<E6 9D>(東)");
 });
 
 test("detailPanel without a pin: a title and rows, no Unpin button, no listeners", () => {

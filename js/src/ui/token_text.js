@@ -58,7 +58,7 @@ function contextLabel(tokens, i, opts = {}) {
   const start = Math.max(0, i - (opts.before ?? CONTEXT));
   return h("span", { className: "lm-context" }, [
     start > 0 || opts.cut ? "…" : "",
-    visibleToken(tokens.slice(start, i).join("")),
+    ((ctx) => (ctx === "" ? "" : visibleToken(ctx)))(tokens.slice(start, i).join("")),
     h("b", { text: visibleToken((opts.labels && opts.labels[i]) || tokens[i] || "") }),
   ]);
 }
