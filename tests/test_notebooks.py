@@ -438,6 +438,9 @@ def test_colab_notebook_runs_on_a_tiny_rinna_like_model(executed):
     spans = np.frombuffer(base64.b64decode(rec["b64"]), dtype=rec["dtype"]).reshape(rec["shape"])
     starts = [max(0, offs[a]) for a, _ in spans.tolist()]
     assert len(starts) > 3 and all(o in bounds for o in starts), (starts, tokens)
+    nf = [t.strip() for t in spec_of(htmls[5])["tokens"]]  # neuron factors over Japanese words
+    assert "".join(nf).startswith(RINNA_WORDS.replace("|", ""))
+    assert {"吾輩", "名前", "無い"} <= set(nf), nf
     for f in ("rinna_rankings.html", "rinna_views.html"):
         assert (folder / f).stat().st_size > 10_000
     for f in ("rinna_rankings.png", "rinna_neuron_factors.png"):

@@ -125,3 +125,32 @@ def test_rinna_words_are_morphemes_not_one_sentence(tmp_path):
     assert n_words >= 5
     groups = lens.attribution(trace, method="saliency", group="word").result.source_tokens
     assert "".join(groups).strip() == text and len(groups) > 1
+
+
+def test_neuron_factors_group_japanese_words(tmp_path):
+    pytest.importorskip("sklearn")
+    from browser import open_page, skip_reason
+
+    marked = "東京|は|日本|の|首都|です|。|京都"
+    text = marked.replace("|", "")
+    lens = tiny_lens("gpt2")
+    tok = lens.neuron_factors(text, n_factors=3).result
+    view = lens.neuron_factors(text, n_factors=3, group="word")
+    w = view.result
+    assert "".join(w.tokens) == text
+    bounds = set(_starts(marked))
+    offs = _token_offsets(tok.tokens)
+    assert all(offs[a] in bounds for a, _ in w.word_spans)
+    # by hand: a word's activation is the largest of its tokens'
+    for k, (a, b) in enumerate(w.word_spans):
+        np.testing.assert_allclose(w.activations[:, k], tok.activations[:, a:b].max(axis=1))
+    np.testing.assert_array_equal(w.loadings, tok.loadings)
+    if skip_reason() is None:
+        path = tmp_path / "nf_words.html"
+        view.save_html(path)
+        with open_page(path) as (page, log):
+            page.wait_for_selector(".lmlens-mount .lm-text")
+            spans = page.locator(".lmlens-mount .lm-text .lm-tok")
+            assert spans.count() == len(w.tokens)
+            assert spans.evaluate_all("els => els.map(e => e.textContent)") == list(w.tokens)
+            assert not log.errors and not log.requests

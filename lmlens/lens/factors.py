@@ -90,6 +90,7 @@ def neuron_factors(
     top_neurons: int = 10,
     k: int = 10,
     progress=None,
+    group: str = "token",
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
     live: bool = False,
@@ -104,6 +105,9 @@ def neuron_factors(
     as ecco), ``"abs"``, or ``"split"`` (a column per sign); the result says how much mass that
     touched. ``components=earlier.result`` applies an earlier text's factors to this one.
     ``view.result`` is a ``NeuronFactorsResult``; ``view.figure()`` a matplotlib figure.
+    ``group="word"`` shows words instead of tokens (``Trace.word_starts``: in Japanese text,
+    morphemes or script runs; a factor's activation at a word is its largest over the word's
+    tokens; the factorisation itself is over tokens).
 
     ``live=True`` returns a live widget (``view.live()``): a text box, the number of factors and a
     block range above the view re-fit in the kernel (with ``components``: only the text box; the
@@ -117,6 +121,8 @@ def neuron_factors(
     from ..analyses.factors import select_layers
     from ..views.neuron_factors import neuron_factors_view
 
+    if group not in ("token", "word"):
+        raise ValueError(f"group must be 'token' or 'word', got {group!r}")
     _require_ffn(lens, "neuron_factors")
     if components is not None and hasattr(components, "layers") and layers is None:
         chosen = [int(i) for i in components.layers]
@@ -131,8 +137,10 @@ def neuron_factors(
         decoder=_decoder(lens), k=k,
         progress=_progress(progress, entries * (2 if positive == "split" else 1)),
     )
+    if group == "word":
+        result = result.by_word(trace.word_starts)
     view = neuron_factors_view(result, max_bytes=max_bytes, theme=theme)
-    options = {"positive": positive, "init": init, "max_iter": max_iter, "tol": tol,
+    options = {"group": group, "positive": positive, "init": init, "max_iter": max_iter, "tol": tol,
                "random_state": random_state, "top_neurons": top_neurons, "k": k, "progress": False,
                "max_bytes": max_bytes, "theme": theme}
     return finish(view, _refit_actions(lens, x, result, components, options), live)

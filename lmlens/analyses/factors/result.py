@@ -17,7 +17,7 @@ kept per neuron and direction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -177,6 +177,42 @@ class NeuronFactorsResult(Result):
     token_labels: tuple[str, ...] = ()
     """``n_positions`` chip labels (``Trace.labels``): ``""`` where the token is whole characters,
     else its partial UTF-8 bytes as hex with their character, ``"<E6 9D>(東)"``; may be empty."""
+    word_spans: np.ndarray | None = None
+    """``(n_positions, 2)`` int64 ``[start, end)`` token positions of each word when the result is
+    grouped into words (``by_word``; then a "position" is a word), else None."""
+
+    def by_word(self, starts: np.ndarray) -> NeuronFactorsResult:
+        """The same factors over words instead of tokens: a word starts where ``starts`` is True
+        (``Trace.word_starts``: morphemes in Japanese, ``lmlens.capture.words``); a factor's
+        activation at a word is its largest over the word's tokens; ``input_ids`` holds each
+        word's first token, ``generated`` whether any of its tokens was generated.
+
+        >>> view.result.by_word(trace.word_starts).tokens  # doctest: +SKIP
+        ('東京', 'は', '日本', 'の', '首都', 'です', '。')
+        """
+        if self.word_spans is not None:
+            return self
+        n = len(self.tokens)
+        starts = np.asarray(starts, dtype=bool).copy()
+        if starts.shape != (n,):
+            raise ValueError(f"starts must have shape ({n},), got {starts.shape}")
+        if n:
+            starts[0] = True
+        first = np.flatnonzero(starts)
+        ends = np.append(first[1:], n)
+        labels = self.token_labels
+        words = ["".join(self.tokens[a:b]) for a, b in zip(first, ends, strict=True)]
+        return replace(
+            self,
+            activations=np.stack([self.activations[:, a:b].max(axis=1) for a, b in zip(first, ends, strict=True)],
+                                 axis=1).astype(self.activations.dtype) if n else self.activations,
+            input_ids=self.input_ids[first],
+            generated=np.logical_or.reduceat(self.generated, first) if n else self.generated,
+            tokens=tuple(words),
+            token_labels=tuple((labels[a] if b - a == 1 else "") for a, b in zip(first, ends, strict=True))
+            if labels else (),
+            word_spans=np.stack([first, ends], axis=1).astype(np.int64),
+        )
 
     def check(self) -> None:
         n, f = len(self.tokens), self.activations.shape[0] if self.activations.ndim == 2 else -1
@@ -188,6 +224,8 @@ class NeuronFactorsResult(Result):
         self.expect("neuron_index", (m, 2), "iu")
         self.expect("neuron_sign", (m,), "i")
         self.expect("input_ids", (n,), "iu")
+        if self.word_spans is not None:
+            self.expect("word_spans", (n, 2), "iu")
         self.expect("generated", (n,), "b")
         self.expect("layers", (len(self.layer_names),), "iu")
         if self.top_neurons.ndim != 2 or self.top_neurons.shape[0] != f:
