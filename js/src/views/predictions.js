@@ -110,7 +110,11 @@ function render({ model, el }) {
       const ti = row(d.topIds, i);
       const tp = row(d.topProbs, i);
       const actualId = a >= 0 ? d.ids[a] : -1;
-      list.fill(Array.from(ti, (id, j) => ({ text: d.str(id), p: tp[j], tag: id === actualId ? "actual" : "" })));
+      // the actual next token's row reads as it does in the text: a byte piece with the
+      // character its following bytes make ("<E6 9D>(東)")
+      list.fill(Array.from(ti, (id, j) => ({
+        text: id === actualId ? d.labels[a] : d.str(id), p: tp[j], tag: id === actualId ? "actual" : "",
+      })));
 
       foot.textContent = "";
       if (a >= 0 && !Array.from(ti).includes(actualId)) {
