@@ -143,7 +143,8 @@ def test_click_a_factor_shows_its_neurons(ch, tmp_path, lens, view):
         # the tokens that fire it most, largest first
         peaks = page.locator(".lm-factor-detail .lm-peak").all_text_contents()
         order = np.argsort(-r.activations[f], kind="stable")[:len(peaks)]
-        assert peaks == [token_text(r.tokens[p]) for p in order]
+        # (a byte piece reads as its chip label, "<E6 9D>(東)": tests/test_byte_pieces.py)
+        assert peaks == [token_text(r.token_labels[p] or r.tokens[p]) for p in order]
         # "one factor": the text is shaded by factor f only, strongest at its peak
         alphas = [float(re.findall(r"[\d.]+", c)[-1]) if c.startswith("rgba") else 0.0
                   for c in page.eval_on_selector_all(".lm-tok", "els => els.map(e => e.style.backgroundColor)")]
