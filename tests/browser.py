@@ -87,13 +87,14 @@ def open_page(
     java_script_enabled: bool = True,
     color_scheme: str = "light",
     wait_for: str | None = ".lmlens-root",
+    device_scale_factor: float = 1,
 ) -> Iterator[tuple[object, PageLog]]:
     """Open ``path`` (file://) in a fresh offline context with every other request blocked and
     recorded; yield ``(page, log)``. Launches Chromium unless ``browser`` is given."""
     if browser is None:
         with chromium() as b, open_page(
             path, browser=b, java_script_enabled=java_script_enabled,
-            color_scheme=color_scheme, wait_for=wait_for,
+            color_scheme=color_scheme, wait_for=wait_for, device_scale_factor=device_scale_factor,
         ) as opened:
             yield opened
         return
@@ -101,7 +102,7 @@ def open_page(
     log = PageLog()
     ctx = browser.new_context(
         java_script_enabled=java_script_enabled, offline=True, color_scheme=color_scheme,
-        viewport={"width": 1000, "height": 800},
+        viewport={"width": 1000, "height": 800}, device_scale_factor=device_scale_factor,
     )
     try:
         page = ctx.new_page()
@@ -144,3 +145,57 @@ def assert_mounted(root, kind: str) -> None:
     assert mount.is_visible() and mount.locator(".lm-view").count() >= 1, kind
     assert mount.evaluate("e => e.getBoundingClientRect().height") > 50, kind
     assert root.locator(":scope > .lmlens-fallback").is_hidden(), kind
+
+
+def grid_point(page, grid: str, row: int, col: int) -> tuple[float, float]:
+    """Page coordinates of the centre of cell ``(row, col)`` (row 0 = the bottom layer) of the
+    canvas grid ``grid`` (a selector of a ``ui/grid.js`` root), its column scrolled into view."""
+    page.wait_for_selector(f"{grid}[data-lm-left]", state="attached")
+    x, y = page.evaluate(
+        """([sel, r, c]) => new Promise((done) => {
+          const g = document.querySelector(sel);
+          const sc = g.querySelector(".lm-grid-scroll");
+          const cw = +g.dataset.lmColWidth, rh = +g.dataset.lmRowHeight, left = +g.dataset.lmLeft;
+          const top = +g.dataset.lmTop, rows = +g.dataset.lmRows, x = c * cw;
+          if (x < sc.scrollLeft || left + x + cw > sc.scrollLeft + sc.clientWidth) sc.scrollLeft = Math.max(0, x - 2 * cw);
+          g.scrollIntoView({ block: "nearest" });
+          requestAnimationFrame(() => requestAnimationFrame(() => {
+            const rect = g.querySelector("canvas").getBoundingClientRect();
+            done([rect.left + left + x - sc.scrollLeft + cw / 2, rect.top + top + (rows - 1 - r) * rh + rh / 2]);
+          }));
+        })""",
+        [grid, row, col],
+    )
+    return float(x), float(y)
+
+
+def grid_pixel(page, grid: str, row: int, col: int) -> tuple[int, int, int]:
+    """The RGB the canvas grid ``grid`` painted near the top-left corner of cell ``(row, col)``
+    (inside the cell, clear of its text and outline), read back from the canvas."""
+    x, y = grid_point(page, grid, row, col)
+    rgb = page.evaluate(
+        """([sel, x, y]) => new Promise((done) => requestAnimationFrame(() => {
+          const g = document.querySelector(sel);
+          const canvas = g.querySelector("canvas");
+          const rect = canvas.getBoundingClientRect();
+          const cw = +g.dataset.lmColWidth, rh = +g.dataset.lmRowHeight;
+          const k = canvas.width / rect.width;
+          const px = Math.round((x - rect.left - cw / 2 + 4) * k), py = Math.round((y - rect.top - rh / 2 + 4) * k);
+          done(Array.from(canvas.getContext("2d").getImageData(px, py, 1, 1).data.slice(0, 3)));
+        }))""",
+        [grid, x, y],
+    )
+    return tuple(int(v) for v in rgb)
+
+
+#: viridis at 9 stops, as js/src/color.js paints cells (a Python twin for checking pixels).
+VIRIDIS = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+           (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+
+
+def viridis(t: float) -> tuple[int, int, int]:
+    """The cell colour at ``t`` in [0, 1] (1 = brightest)."""
+    t = min(1.0, max(0.0, t)) * (len(VIRIDIS) - 1)
+    i = min(int(t), len(VIRIDIS) - 2)
+    f = t - i
+    return tuple(round(a + (b - a) * f) for a, b in zip(VIRIDIS[i], VIRIDIS[i + 1], strict=True))

@@ -3,12 +3,14 @@ hovering / clicking shows the numbers of the result."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from browser import chromium, open_page, skip_reason
+from browser import chromium, grid_pixel, grid_point, open_page, skip_reason, viridis
 from tiny import tiny_lens
 
-from lmlens.views._format import format_prob
-from lmlens.views.logit_lens_figures import rank_text, token_text
+from lmlens.views._format import format_prob, visible_token
+from lmlens.views.logit_lens_figures import token_text
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,19 +36,38 @@ def _int(n: int) -> str:
     return f"{n:,}"
 
 
+GRID = ".lm-rk-grid"
+
+
+def _rank_unit(rank: int) -> float:
+    """Where a rank sits on the rank colour scale (rank 1 → 1, 10,000 or worse → 0, log scale)."""
+    return min(1.0, max(0.0, 1 - math.log10(rank) / 4))
+
+
+def _prob_unit(p: float) -> float:
+    """Where a probability sits on the log scale from 0.01 % (0) to 100 % (1)."""
+    return 0.0 if p <= 1e-4 else min(1.0, max(0.0, 1 - math.log10(p) / -4))
+
+
+def _close(got, want, tol=3) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(got, want, strict=True))
+
+
 def test_rankings_hover_toggle_and_generated(ch, tmp_path, lens):
     trace = lens.generate("The capital of France is", max_new_tokens=4)
     view = lens.rankings(trace)
     r = view.result
     path = view.save_html(tmp_path / "rankings.html")
     with open_page(path, browser=ch) as (page, log):
-        page.wait_for_selector(".lm-rk-cell")
+        page.wait_for_selector(f"{GRID}[data-lm-left]")
         assert page.locator(".lmlens-error").is_hidden() and page.locator(".lmlens-fallback").is_hidden()
-        assert page.locator(".lm-rk-cell").count() == r.n_layers * r.n_positions
-        assert page.locator(".lm-rk-bottom.lm-rk-gen").count() == int(r.generated.sum())
+        grid = page.locator(GRID)
+        assert grid.get_attribute("data-lm-rows") == str(r.n_layers)
+        assert grid.get_attribute("data-lm-cols") == str(r.n_positions)
+        assert page.locator("canvas").count() == 1  # one canvas, no element per cell
+        detail = page.locator(".lm-detail")
         for layer, p in ((0, 2), (1, 5), (2, r.n_positions - 1)):
-            page.hover(f'.lm-rk-cell[data-l="{layer}"][data-p="{p}"]')
-            detail = page.locator(".lm-detail")
+            page.mouse.move(*grid_point(page, GRID, layer, p))
             assert detail.get_attribute("data-lm-layer") == str(layer)
             assert detail.get_attribute("data-lm-position") == str(p)
             text = detail.text_content()
@@ -57,18 +78,39 @@ def test_rankings_hover_toggle_and_generated(ch, tmp_path, lens):
             assert [chips.nth(j).text_content() for j in range(r.k)] == [
                 token_text(r.strings[int(i)]) for i in r.top_ids[layer, p]
             ]
-            cell = page.locator(f'.lm-rk-cell[data-l="{layer}"][data-p="{p}"]')
-            assert cell.text_content() == rank_text(int(r.ranks[layer, p]))
+            # the canvas paints the cell in the colour of its rank
+            assert _close(grid_pixel(page, GRID, layer, p), viridis(_rank_unit(int(r.ranks[layer, p]))))
+        for p in range(r.n_positions):  # generated positions are marked
+            page.mouse.move(*grid_point(page, GRID, 0, p))
+            assert ("(generated)" in detail.locator(".lm-detail-title").text_content()) == bool(r.generated[p])
         # click pins: hovering elsewhere keeps the pinned cell
-        page.click('.lm-rk-cell[data-l="1"][data-p="1"]')
-        page.hover('.lm-rk-cell[data-l="0"][data-p="3"]')
-        assert page.locator(".lm-detail").get_attribute("data-lm-position") == "1"
+        page.mouse.click(*grid_point(page, GRID, 1, 1))
+        page.mouse.move(*grid_point(page, GRID, 0, 3))
+        assert detail.get_attribute("data-lm-position") == "1"
         page.click(".lm-unpin")
-        # probability mode changes the cell text to percentages
+        # keyboard: arrows move the active cell, Enter pins
+        page.focus(GRID)
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowUp")
+        assert (detail.get_attribute("data-lm-layer"), detail.get_attribute("data-lm-position")) == ("2", "2")
+        # probability mode repaints the cells by probability
         page.click('button[data-v="prob"]')
         assert page.locator('button[data-v="prob"]').get_attribute("aria-pressed") == "true"
-        cell = page.locator('.lm-rk-cell[data-l="2"][data-p="0"]').text_content()
-        assert cell == _prob_text(float(r.probs[2, 0]))
+        assert _close(grid_pixel(page, GRID, 2, 0), viridis(_prob_unit(float(r.probs[2, 0]))))
+    assert log.requests == [] and log.errors == []
+
+
+def test_rankings_grid_is_crisp_on_high_dpi_screens(ch, tmp_path, lens):
+    view = lens.rankings(TEXT)
+    path = view.save_html(tmp_path / "rankings.html")
+    with open_page(path, browser=ch, device_scale_factor=2) as (page, log):
+        page.wait_for_selector(f"{GRID}[data-lm-left]")
+        w, h, css_w, css_h = page.evaluate(
+            "(() => { const c = document.querySelector('.lm-grid-canvas'); const r = c.getBoundingClientRect();"
+            " return [c.width, c.height, r.width, r.height]; })()")
+        assert (w, h) == (round(css_w * 2), round(css_h * 2))
+        r = view.result
+        assert _close(grid_pixel(page, GRID, 1, 2), viridis(_rank_unit(int(r.ranks[1, 2]))))
     assert log.requests == [] and log.errors == []
 
 
@@ -145,8 +187,11 @@ def test_fallback_without_javascript_and_hostile_tokens(ch, tmp_path, lens):
         assert f">{int(view.result.ranks[-1, 0]):,}<" in fb.inner_html()
         assert page.locator("img").count() == 0
     with open_page(path, browser=ch) as (page, log):
-        page.wait_for_selector(".lm-rk-cell")
-        labels = page.locator(".lm-rk-bottom.lm-rk-tok").all_text_contents()
-        assert "".join(labels).replace("␣", " ") == "".join(view.result.tokens).replace("\n", "↵")
+        page.wait_for_selector(f"{GRID}[data-lm-left]")
+        shown = []
+        for p in range(view.result.n_positions):  # each token reads literally in the detail panel
+            page.mouse.move(*grid_point(page, GRID, 0, p))
+            shown.append(page.locator(".lm-detail .lm-context b").text_content())
+        assert shown == [visible_token(t) for t in view.result.tokens]
         assert page.locator("img").count() == 0
     assert log.requests == [] and log.errors == []

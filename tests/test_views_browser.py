@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import chromium, open_page, skip_reason
+from browser import chromium, grid_point, open_page, skip_reason
 from tiny import tiny_lens, token_alone
 from views_helpers import HOSTILE, hand_result, independent, visible
 
@@ -301,6 +301,7 @@ def five_views():
         lens.rankings_watch(trace, watch=[" Paris", " the"], position=5),
         lens.attribution("The capital of France is Paris city", target=" Paris city", method=["saliency", "input_x_gradient"]),
         lens.attention(trace, view="heads"),
+        lens.causal_trace(TEXT, subject=[1, 2], n_samples=2, progress=False),
     ]
 
 
@@ -311,7 +312,7 @@ def _toggle_once(page, host: str, kind: str) -> None:
         assert page.get_attribute(f"{host} .lm-detail", "data-lm-index") == "2"
         assert page.locator(f"{host} .lm-unpin").is_visible()
     elif kind == "rankings":
-        page.click(f'{host} .lm-rk-cell[data-l="1"][data-p="2"]')
+        page.mouse.click(*grid_point(page, f"{host} .lm-rk-grid", 1, 2))
         assert page.locator(f"{host} .lm-unpin").is_visible()
         page.focus(f"{host} .lm-rk-grid")
         page.keyboard.press("ArrowLeft")  # doubled: it would move two columns
@@ -325,6 +326,14 @@ def _toggle_once(page, host: str, kind: str) -> None:
         start = int(page.get_attribute(f"{host} .lm-detail", "data-lm-layer"))
         page.keyboard.press("ArrowLeft")
         assert int(page.get_attribute(f"{host} .lm-detail", "data-lm-layer")) == start - 1
+    elif kind == "causal_trace":
+        grid = f"{host} .lm-ct-grid[data-lm-site='mlp']"
+        page.mouse.click(*grid_point(page, grid, 1, 3))
+        assert page.get_attribute(f"{host} .lm-detail", "data-lm-site") == "mlp"
+        assert page.locator(f"{host} .lm-unpin").is_visible()
+        page.focus(grid)
+        page.keyboard.press("ArrowLeft")  # doubled: it would move two columns
+        assert page.get_attribute(f"{host} .lm-detail", "data-lm-position") == "2"
     elif kind == "attribution":
         page.click(f"{host} .lm-tok.lm-target >> nth=0")
         assert page.locator(f"{host} .lm-detail .lm-unpin").is_visible()

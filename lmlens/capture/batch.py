@@ -117,14 +117,16 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
 
 
-def _bar(progress: Progress, total: int):
+def progress_bar(progress: Progress, total: int, *, desc: str = "capture", unit: str = "batch"):
+    """A tqdm bar over ``total`` steps, or None: ``progress=False`` (or one step) shows none,
+    None shows one after 3 s, True at once, a tqdm-like class is used as given."""
     if progress is False or total <= 1:
         return None
     if progress is None or progress is True:
         from tqdm import tqdm
 
-        return tqdm(total=total, desc="capture", unit="batch", leave=False, delay=0 if progress else 3.0)
-    return progress(total=total, desc="capture", unit="batch", leave=False)
+        return tqdm(total=total, desc=desc, unit=unit, leave=False, delay=0 if progress else 3.0)
+    return progress(total=total, desc=desc, unit=unit, leave=False)
 
 
 def _check_inputs(input_ids: Sequence[torch.Tensor], padding_side: str) -> list[torch.Tensor]:
@@ -181,7 +183,7 @@ def iter_batches(
 
 def _run(model, anatomy, seqs, batches, points, *, pad_id, side, positions, dtype, progress):
     axes = {p: N.site(p).position_axes for p in points}
-    bar = _bar(progress, len(batches))
+    bar = progress_bar(progress, len(batches))
     try:
         for b in batches:
             ids, mask = pad([seqs[i] for i in b], pad_id, side)

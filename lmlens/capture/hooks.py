@@ -1,5 +1,8 @@
 """Hooks in a context manager, placed as the site table says: every handle removed in ``finally``.
 
+``site_hook`` is the one place that knows how a site's value is read from (and written back into)
+the module the table names; capture (here) and patching (``patch.py``) both go through it.
+
 Each point's row in ``lmlens.names.SITES`` names the anatomy part to hook, ``pre`` (read the
 module's first input) or ``post`` (read its output, element ``index`` of a tuple) and how the value
 is taken (``"tensor"`` as is; ``"heads"``: per-head values, see ``heads``). Tensors are stored with
@@ -74,14 +77,67 @@ def _unflatten(t: torch.Tensor, batch: tuple[int, int] | None) -> torch.Tensor:
     return t
 
 
-def _reader(site: N.Site, anatomy: Anatomy, dims: dict[str, int] | None,
-            batch: tuple[int, int] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+def site_reader(site: N.Site, anatomy: Anatomy, dims: dict[str, int] | None,
+                batch: tuple[int, int] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How the tensor a hooked module sees becomes the site's value (batch axis first): per-head
+    values split out (``take="heads"``, needs ``dims``), flattened tokens (mixture of experts) put
+    back as ``batch = (n_texts, n_positions)``, else as is."""
     if site.take == "heads":
         layout, n_heads, d_head = anatomy.attn_v_layout, dims["n_heads"], dims["d_head"]
         return lambda t: heads(_unflatten(t, batch), layout, n_heads, d_head)
     if site.shape[0] == "n_positions":
         return lambda t: _unflatten(t, batch)
     return lambda t: t
+
+
+def site_hook(
+    module: nn.Module,
+    site: N.Site,
+    fn: Callable[[torch.Tensor], torch.Tensor | None],
+    *,
+    read: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+) -> torch.utils.hooks.RemovableHandle:
+    """Register on ``module`` the hook that site row ``site`` asks for (``pre``: its first input;
+    ``post``: its output, element ``site.index`` of a tuple) calling ``fn(read(value))``. When ``fn``
+    returns a tensor, it replaces the value in the forward (reshaped back to the module's own
+    shape): the one place that knows how a site's value is read and written. Returns the handle.
+    """
+    if site.hook == "pre":
+
+        def pre(mod, args, kwargs):
+            if args:
+                h = args[0]
+            else:
+                key = "hidden_states" if "hidden_states" in kwargs else next(iter(kwargs), None)
+                h = kwargs.get(key) if key is not None else None
+            if not isinstance(h, torch.Tensor):
+                return None
+            new = fn(read(h))
+            if new is None:
+                return None
+            new = new.reshape(h.shape) if new.shape != h.shape else new
+            if args:
+                return (new, *args[1:]), kwargs
+            return args, {**kwargs, key: new}
+
+        return module.register_forward_pre_hook(pre, with_kwargs=True)
+    if site.hook != "post":
+        raise ValueError(f"site {site.key!r} is read from the model's output, not hooked")
+
+    def post(mod, args, out, _i=site.index):
+        seq = isinstance(out, (tuple, list))
+        value = (out[_i] if len(out) > _i else None) if seq else (out if _i == 0 else None)
+        if not isinstance(value, torch.Tensor):
+            return None
+        new = fn(read(value))
+        if new is None:
+            return None
+        new = new.reshape(value.shape) if new.shape != value.shape else new
+        if not seq:
+            return new
+        return [*out[:_i], new, *out[_i + 1:]] if isinstance(out, list) else (*out[:_i], new, *out[_i + 1:])
+
+    return module.register_forward_hook(post)
 
 
 @contextmanager
@@ -110,25 +166,11 @@ def hooks(
                 continue
             layer = N.parse(name)[0]
             module = anatomy.part_module(model, site.part, 0 if layer is None else layer, blocks=blocks)
-            read = _reader(site, anatomy, dims, batch)
-            if site.hook == "pre":
 
-                def pre(mod, args, kwargs, _n=name, _read=read):
-                    h = args[0] if args else kwargs.get("hidden_states", next(iter(kwargs.values()), None))
-                    store[_n] = to_host(_read(h), dtype, pending)
+            def keep(value, _n=name):
+                store[_n] = to_host(value, dtype, pending)
 
-                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
-            else:
-
-                def post(mod, args, out, _n=name, _i=site.index, _read=read):
-                    if isinstance(out, (tuple, list)):
-                        out = out[_i] if len(out) > _i else None
-                    elif _i:
-                        out = None
-                    if isinstance(out, torch.Tensor):
-                        store[_n] = to_host(_read(out), dtype, pending)
-
-                handles.append(module.register_forward_hook(post))
+            handles.append(site_hook(module, site, keep, read=site_reader(site, anatomy, dims, batch)))
         yield store
     finally:
         for h in handles:

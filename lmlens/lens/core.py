@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,11 @@ from ..capture import (
 )
 from ..capture.devices import devices, dtype_name, execution_device, model_dtype
 from .defaults import VIEW_MAX_BYTES  # noqa: F401  (re-exported for older imports)
+
+
+def token_strings(tokenizer, ids: Sequence[int]) -> list[str]:
+    """Each token id decoded on its own (the strings top-k lists show)."""
+    return [token_label(tokenizer, int(i)) for i in ids]
 
 
 def _max_positions(config) -> int | None:
@@ -201,17 +207,17 @@ class LensCore:
             )
         return t
 
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        """Each token id decoded on its own (the strings top-k lists show)."""
+        return token_strings(self.tokenizer, ids)
+
     def _make_trace(self, ids: torch.Tensor, tensors: dict, generated: np.ndarray) -> Trace:
         tokens, pieces, starts = display_tokens(self.tokenizer, ids.tolist())
         tok = self.tokenizer
-
-        def id_to_str(seq: Sequence[int]) -> list[str]:
-            return [token_label(tok, int(i)) for i in seq]
-
         return Trace(
             token_ids=ids, tokens=tokens, pieces=pieces, tensors=tensors, readout=self.readout,
             generated=generated, word_starts=starts, n_layers=self.n_layers, kind=self.kind,
-            id_to_str=id_to_str, model_name=self.name, model_dtype=self.model_dtype,
+            id_to_str=functools.partial(token_strings, tok), model_name=self.name, model_dtype=self.model_dtype,
             labels=tuple(labels_for_text(tok, pieces, tokens)),
         )
 

@@ -7,7 +7,7 @@ The Lens is composed, not inherited: ``LensCore`` holds the model, tokenizer and
 
 from __future__ import annotations
 
-from . import attention, attribution, factors, logit_lens, predictions
+from . import attention, attribution, factors, logit_lens, predictions, tracing
 from .core import LensCore
 
 
@@ -32,3 +32,6 @@ class Lens(LensCore):
     neuron_tokens = factors.neuron_tokens
     # attention: heads, model, matrix and pair views (lens/attention.py)
     attention = attention.attention
+    # activation patching and causal tracing (lens/tracing.py)
+    causal_trace = tracing.causal_trace
+    patch = tracing.patch

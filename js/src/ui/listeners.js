@@ -28,6 +28,10 @@ const { h, guard } = require("../dom.js");
  *   add a guarded DOM listener
  * @property {(model: ModelEvents, event: string, cb: (...args: any[]) => void) => void} model
  *   listen on a model event (e.g. "change:position")
+ * @property {(fn: () => void) => void} atCleanup  run `fn` when the table is cleared (cancel a pending
+ *   animation frame, disconnect an observer)
+ * @property {(target: Element, fn: () => void) => void} resize  call `fn` when `target` changes size
+ *   (a ResizeObserver; where there is none, window resizes)
  * @property {() => number} size  how many listeners are registered now
  * @property {() => void} clear  remove every listener, newest first
  */
@@ -50,6 +54,20 @@ function listenerTable(el) {
       const g = guard(el, cb);
       model.on(event, g);
       undo.push(() => model.off(event, g));
+    },
+    atCleanup(fn) {
+      undo.push(fn);
+    },
+    resize(target, fn) {
+      const g = guard(el, fn);
+      if (typeof ResizeObserver === "function") {
+        const ro = new ResizeObserver(() => g());
+        ro.observe(target);
+        undo.push(() => ro.disconnect());
+      } else {
+        window.addEventListener("resize", g);
+        undo.push(() => window.removeEventListener("resize", g));
+      }
     },
     size() {
       return undo.length;

@@ -1,9 +1,9 @@
 // @ts-check
 "use strict";
 /**
- * The rankings view (logit lens): a layer × token grid, last layer on top, each cell coloured
- * by the rank of the target token at that layer (log scale, rank 1 brightest); a switch
- * shows probabilities instead. Hovering a cell shows the token, its rank and probability and
+ * The rankings view (logit lens): a layer × token grid (ui/grid.js, drawn on a canvas), last
+ * layer on top, each cell coloured by the rank of the target token at that layer (log scale,
+ * rank 1 brightest); a switch shows probabilities instead. Hovering a cell shows the token, its rank and probability and
  * the layer's top-k there; a click pins it (click again, Unpin or Escape releases). Arrow keys
  * move the active cell when the grid has focus. Generated positions are marked.
  *
@@ -26,7 +26,8 @@ const { formatProb, formatInt, rankText, probText } = require("../format.js");
 const { mountView } = require("../ui/listeners.js");
 const { arrOf, layerAxis, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
-const { tokenText, chip, contextLabel } = require("../ui/token_text.js");
+const { chip, contextLabel } = require("../ui/token_text.js");
+const { layerGrid } = require("../ui/grid.js");
 const { detailPanel } = require("../ui/detail.js");
 const { topkList } = require("../ui/topk.js");
 const { legend } = require("../ui/legend.js");
@@ -90,8 +91,7 @@ function render({ model, el }) {
       onChange(v) {
         mode = v;
         scale.set({ ...(v === "rank" ? SCALES.rank : SCALES.prob), gradient: viridisGradient() });
-        paint();
-        pin.redraw();
+        grid.redraw();
       },
     });
     const { nodes } = viewHeader(model, {
@@ -102,81 +102,40 @@ function render({ model, el }) {
     for (let p = 1; p < n; p++) if (d.genOut[p] && !d.genOut[p - 1]) { edge = p; break; }
     const anyGen = d.genOut.some((g) => g > 0);
 
-    // ---- the grid: a header row of targets, one row per layer (last on top), the inputs ----
-    const grid = h("div", {
-      className: "lm-rk-grid",
-      attrs: { role: "grid", tabindex: "0", "aria-label": "rank of the target token at each layer and position" },
-    });
-    grid.style.gridTemplateColumns = `max-content repeat(${n}, 44px)`;
-    /** @type {HTMLElement[]} */
-    const cells = new Array(nL * n);
-    /** @type {HTMLElement[]} */
-    const rowLabels = new Array(nL);
-    /** @type {HTMLElement[]} */
-    const topLabels = [];
-    /** @type {HTMLElement[]} */
-    const bottomLabels = [];
-    const frag = document.createDocumentFragment();
-    frag.appendChild(h("div", { className: "lm-rk-lab lm-rk-axis lm-rk-top", text: d.causal ? "next →" : "target" }));
-    for (let p = 0; p < n; p++) {
-      const s = tokenText(d.str(d.targetIds[p]));
-      topLabels.push(h("div", { className: `lm-rk-tok lm-rk-top${d.genOut[p] ? " lm-rk-gen" : ""}`, text: s, title: s }));
-      frag.appendChild(topLabels[p]);
-    }
-    for (let r = 0; r < nL; r++) {
-      const layer = nL - 1 - r;
-      rowLabels[layer] = h("div", { className: "lm-rk-lab", text: layerLabels[layer], title: layerNames[layer] });
-      frag.appendChild(rowLabels[layer]);
-      for (let p = 0; p < n; p++) {
-        const c = h("div", {
-          className: p === edge ? "lm-rk-cell lm-rk-edge" : "lm-rk-cell",
-          attrs: { "data-l": String(layer), "data-p": String(p), role: "gridcell" },
-        });
-        cells[layer * n + p] = c;
-        frag.appendChild(c);
-      }
-    }
-    frag.appendChild(h("div", { className: "lm-rk-lab lm-rk-axis lm-rk-bottom", text: "input" }));
-    for (let p = 0; p < n; p++) {
-      const s = tokenText(d.labels[p]);
-      bottomLabels.push(h("div", { className: `lm-rk-tok lm-rk-bottom${d.generated[p] ? " lm-rk-gen" : ""}`, text: s, title: s }));
-      frag.appendChild(bottomLabels[p]);
-    }
-    grid.appendChild(frag);
-
+    // ---- the grid (ui/grid.js, one canvas): a row of targets, one row per layer (last on top), the inputs ----
     const pin = pinState((key, pinned) => show(key, pinned));
+    const grid = layerGrid({
+      listen, pin, nRows: nL, nCols: n, className: "lm-rk-grid",
+      ariaLabel: "rank of the target token at each layer and position; arrow keys move, Enter pins",
+      rowLabel: (r) => layerLabels[r],
+      topLabel: (c) => d.str(d.targetIds[c]),
+      topMark: (c) => (d.genOut[c] ? "gen" : ""),
+      topAxis: d.causal ? "next →" : "target",
+      bottomLabel: (c) => d.labels[c],
+      bottomMark: (c) => (d.generated[c] ? "gen" : ""),
+      bottomAxis: "input",
+      edge,
+      cell(r, c) {
+        const i = r * n + c;
+        const colors = mode === "rank" ? rankColors(d.ranks[i]) : probColors(d.probs[i]);
+        return { bg: colors.bg, fg: colors.fg, text: mode === "rank" ? rankText(d.ranks[i]) : probText(d.probs[i]) };
+      },
+    });
     const line = h("div", { className: "lm-rk-line" });
     const list = topkList();
     const detail = detailPanel({ listen, pin, scope: view, status: "hover a cell · click to pin", children: [line, list.el] });
     view.append(
       ...nodes.filter(Boolean),
       controls([toggle.el, scale.el, anyGen && h("span", { className: "lm-gen-key", text: "generated" })]),
-      h("div", { className: "lm-rk-scroll" }, [grid]),
+      grid.el,
       detail.el,
     );
 
-    function paint() {
-      for (let i = 0; i < nL * n; i++) {
-        const col = mode === "rank" ? rankColors(d.ranks[i]) : probColors(d.probs[i]);
-        cells[i].style.backgroundColor = col.bg;
-        cells[i].style.color = col.fg;
-        cells[i].textContent = mode === "rank" ? rankText(d.ranks[i]) : probText(d.probs[i]);
-      }
-    }
-
-    let on = -1;
     /** @param {number} key  layer * n + position @param {boolean} pinned */
     function show(key, pinned) {
       const layer = Math.floor(key / n);
       const p = key % n;
-      if (on >= 0) {
-        cells[on].classList.remove("lm-rk-on", "lm-rk-pinned");
-        for (const x of [rowLabels[Math.floor(on / n)], topLabels[on % n], bottomLabels[on % n]]) x.classList.remove("lm-rk-hl");
-      }
-      on = key;
-      cells[key].classList.add("lm-rk-on");
-      cells[key].classList.toggle("lm-rk-pinned", pinned);
-      for (const x of [rowLabels[layer], topLabels[p], bottomLabels[p]]) x.classList.add("lm-rk-hl");
+      grid.mark(key, pinned);
       detail.el.setAttribute("data-lm-layer", String(layer));
       detail.el.setAttribute("data-lm-position", String(p));
       detail.setPinned(pinned);
@@ -204,37 +163,6 @@ function render({ model, el }) {
       list.fill(rows);
     }
 
-    /** @param {EventTarget|null} t @returns {number} the cell's key, or -1 */
-    function keyAt(t) {
-      const c = t instanceof Element ? t.closest(".lm-rk-cell") : null;
-      if (!c || !grid.contains(c)) return -1;
-      return Number(c.getAttribute("data-l")) * n + Number(c.getAttribute("data-p"));
-    }
-    listen.on(grid, "mouseover", (/** @type {Event} */ e) => {
-      const k = keyAt(e.target);
-      if (k >= 0) pin.hover(k);
-    });
-    listen.on(grid, "click", (/** @type {Event} */ e) => {
-      const k = keyAt(e.target);
-      if (k >= 0) pin.toggle(k);
-    });
-    /** @type {Record<string, [number, number]>} */
-    const MOVES = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    listen.on(grid, "keydown", (/** @type {KeyboardEvent} */ e) => {
-      const cur = pin.shown();
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        pin.toggle(cur);
-      } else if (MOVES[e.key]) {
-        e.preventDefault();
-        const layer = Math.max(0, Math.min(nL - 1, Math.floor(cur / n) + MOVES[e.key][0]));
-        const p = Math.max(0, Math.min(n - 1, (cur % n) + MOVES[e.key][1]));
-        pin.move(layer * n + p);
-        cells[layer * n + p].scrollIntoView({ block: "nearest", inline: "nearest" });
-      }
-    });
-
-    paint();
     if (n > 0 && nL > 0) pin.hover((nL - 1) * n + n - 1);
   });
 }
