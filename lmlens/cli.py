@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="cpu", type=_device, help="torch device (default: cpu)")
     r.add_argument("--generate", "-g", type=_new_tokens, default=0, metavar="N",
                    help="first continue the text by N greedy tokens; views mark them (default: 0)")
+    r.add_argument("--subject", "-s", default=None, metavar="S",
+                   help="add causal tracing: corrupt the subject S (text in TEXT) and show where the "
+                        "prediction after the text is computed (a model with an LM head)")
     r.add_argument("--strict", action="store_true", help="fail if any view fails instead of noting it on the page")
     return p
 
@@ -107,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     if not args.text.strip():
         fail("text must be a non-empty string")
+    if args.subject is not None and (not args.subject.strip() or args.subject.strip() not in args.text):
+        fail(f"--subject {args.subject!r} must be text found in TEXT {args.text[:60]!r}")
     problem = output_problem(args.output)
     if problem:
         fail(problem)
@@ -118,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, ImportError) as e:
         fail(f"--model {args.model}: {e}")
     try:
-        path = save_report(lens, args.text, args.output, strict=args.strict, generate=args.generate)
+        path = save_report(lens, args.text, args.output, strict=args.strict, generate=args.generate,
+                           subject=args.subject)
     except (ValueError, TypeError, OSError) as e:
         fail(e)
     print(path.resolve())

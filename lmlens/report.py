@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .capture import Trace
     from .lens import Lens
 
-#: ``make(lens, subject)``: ``subject`` is the text, or the ``Trace`` of ``lens.generate`` (every
+#: ``make(lens, x)``: ``x`` is the text, or the ``Trace`` of ``lens.generate`` (every
 #: lens method takes either).
 ViewMaker = Callable[["Lens", "str | Trace"], View]
 
@@ -42,6 +42,13 @@ REPORT_VIEWS: list[tuple[str, ViewMaker]] = [
     # Kobayashi et al.'s norms discount the sink tokens most heads attend to (BOS, [CLS], [SEP])
     ("Attention, value-weighted ‖α f(x)‖", lambda lens, text: lens.attention(text, view="model", weighting="norm")),
 ]
+
+
+def tracing_entry(subject: str) -> tuple[str, ViewMaker]:
+    """The causal-tracing entry the report adds when a subject is given (``lmlens report TEXT
+    --subject S``): where in the model the prediction after the text is computed."""
+    return ("Causal tracing: where the prediction is computed",
+            lambda lens, text: lens.causal_trace(text, subject=subject))
 
 
 def report_sections(
@@ -63,11 +70,20 @@ def report_sections(
     return sections, failures
 
 
+def _views(views: Sequence[tuple[str, ViewMaker]] | None, subject: str | None) -> list[tuple[str, ViewMaker]]:
+    out = list(REPORT_VIEWS if views is None else views)
+    if subject is not None:
+        if not isinstance(subject, str) or not subject.strip():
+            raise ValueError(f"subject must be a non-empty string found in the text, got {subject!r}")
+        out.append(tracing_entry(subject))
+    return out
+
+
 def report_html(
-    lens: Lens, text: str, *, views: Sequence[tuple[str, ViewMaker]] | None = None
+    lens: Lens, text: str, *, views: Sequence[tuple[str, ViewMaker]] | None = None, subject: str | None = None,
 ) -> str:
     """The report page as HTML text (see ``save_report``)."""
-    return _page(lens, text, report_sections(lens, text, views=views)[0])
+    return _page(lens, text, report_sections(lens, text, views=_views(views, subject))[0])
 
 
 def _page(lens: Lens, text: str, sections: list[Section]) -> str:
@@ -88,11 +104,14 @@ def save_report(
     views: Sequence[tuple[str, ViewMaker]] | None = None,
     strict: bool = False,
     generate: int = 0,
+    subject: str | None = None,
 ) -> Path:
     """Write the report for ``text`` to ``path`` and return the path.
 
     With ``generate=N`` the model first continues the text by N greedy tokens and every view
     shows prompt + generated tokens (generated ones marked; attributions per generated token).
+    With ``subject`` (text in ``text``), the report adds causal tracing: the subject's embeddings
+    corrupted, every site × layer × position restored in turn (``lens.causal_trace``).
     Entries that fail show their error on the page and are reported on stderr; with
     ``strict=True`` the first failure raises instead (nothing is written).
     """
@@ -100,13 +119,14 @@ def save_report(
         raise ValueError("text must be a non-empty string")
     if not isinstance(generate, int) or generate < 0:
         raise ValueError(f"generate must be a non-negative int, got {generate!r}")
-    subject = lens.generate(text, max_new_tokens=generate) if generate else text
-    sections, failures = report_sections(lens, subject, views=views)
+    chosen = _views(views, subject)
+    x = lens.generate(text, max_new_tokens=generate) if generate else text
+    sections, failures = report_sections(lens, x, views=chosen)
     if strict and failures:
         raise failures[0][1]
     for title, e in failures:
         print(f"lmlens report: {title!r} not available: {type(e).__name__}: {e}", file=sys.stderr)
     path = Path(path)
-    intro = "".join(subject.tokens) if generate else text
+    intro = "".join(x.tokens) if generate else text
     path.write_text(_page(lens, intro, sections), encoding="utf-8")
     return path

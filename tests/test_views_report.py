@@ -97,3 +97,15 @@ def test_report_after_generating_marks_generated_tokens(tmp_path):
     assert lens.rankings(gen).result.generated.sum() == 3
     with pytest.raises(ValueError, match="generate must be a non-negative int"):
         save_report(lens, "The capital", tmp_path / "x.html", generate=-1)
+
+
+def test_cli_subject_adds_causal_tracing(tiny_folder, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["report", TEXT, "--model", str(tiny_folder), "-o", str(out), "--subject", "France", "--strict"]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.count('class="lmlens-root"') == len(REPORT_VIEWS) + 1
+    assert 'data-lmlens-kind="causal_trace"' in html and "Causal tracing" in html
+    with pytest.raises(SystemExit) as e:
+        main(["report", TEXT, "--model", str(tiny_folder), "-o", str(out), "--subject", "Rome"])
+    assert e.value.code == 2
+    assert "--subject 'Rome' must be text found in TEXT" in capsys.readouterr().err

@@ -418,3 +418,14 @@ test("viewHeader: spec title (or the default), meta parts, summary and notices; 
   assert.equal(noticeBox(["n"], "lm-x").className, "lm-notices lm-x");
   assert.equal(controls([null, false, chip("a")]).childNodes.length, 1);
 });
+
+test("listenerTable.atCleanup and resize: cleared with the rest", () => {
+  const { el } = root();
+  const t = listenerTable(el);
+  const done = [];
+  t.atCleanup(() => done.push("frame cancelled"));
+  t.resize(el, () => {});
+  t.clear();
+  assert.deepEqual(done, ["frame cancelled"]);
+  assert.equal(t.size(), 0);
+});

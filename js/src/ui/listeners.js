@@ -64,7 +64,7 @@ function listenerTable(el) {
         const ro = new ResizeObserver(() => g());
         ro.observe(target);
         undo.push(() => ro.disconnect());
-      } else {
+      } else if (typeof window !== "undefined" && typeof window.addEventListener === "function") {
         window.addEventListener("resize", g);
         undo.push(() => window.removeEventListener("resize", g));
       }
