@@ -65,6 +65,18 @@ def test_budget_keeps_the_answer_in_sight():
     assert any("tokens" in n for n in spec["notices"])
 
 
+def test_fallback_shows_the_last_positions_and_says_how_many_are_left_out():
+    r = hand_trace_result([f" t{i}" for i in range(400)], n_layers=30, subject=(380, 381))
+    html = causal_trace_view(r, max_bytes=None).to_html()
+    fallback = html[html.index("lmlens-fallback"):]
+    assert "… 376 earlier positions in the interactive view." in fallback
+    assert " t375<" not in fallback and " t376<" in fallback
+    # the best layer of the residual stream at the subject's last token, by hand: hand_trace_result
+    # sets layers 0..14 to 0.7 there, the first of them wins argmax
+    best = int(np.argmax(r.scores[0, :, 381]))
+    assert best == 0 and format_prob(float(r.scores[0, best, 381])) in fallback
+
+
 browser = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
 

@@ -25,6 +25,9 @@ from .fit import fit_window
 #: Spec version written here; js/src/views/causal_trace.js reads up to its own VERSION.
 VERSION = 1
 
+#: Positions in the no-JS fallback tables (the last ones, where the answer is read).
+FALLBACK_COLUMNS = 24
+
 #: What each traced site is, for labels.
 SITE_WORDS = {
     "resid_post": "residual stream (the block's output)",
@@ -84,8 +87,10 @@ def to_spec(result: CausalTraceResult, *, lo: int = 0, hi: int | None = None) ->
 
 
 def _fallback(r: CausalTraceResult, lo: int, hi: int) -> dict:
-    """Data for templates/fallback/causal_trace.html.j2: per site, the strongest cells and the
-    best layer at each position."""
+    """Data for templates/fallback/causal_trace.html.j2: per site, the best layer at each of the
+    last ``FALLBACK_COLUMNS`` positions shown and what restoring it gives."""
+    more = max(0, hi - lo - FALLBACK_COLUMNS)
+    lo += more
     sites = []
     for s, name in enumerate(r.sites):
         scores = r.scores[s, :, lo:hi]
@@ -97,7 +102,7 @@ def _fallback(r: CausalTraceResult, lo: int, hi: int) -> dict:
                        "subject": bool(np.isin(lo + p, r.subject_positions))} for p in range(hi - lo)],
         })
     return {"sites": sites, "clean": format_prob(r.clean_prob), "corrupted": format_prob(r.corrupted_prob),
-            "target": visible_token(r.target)}
+            "target": visible_token(r.target), "more_columns": more}
 
 
 def causal_trace_view(

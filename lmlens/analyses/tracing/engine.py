@@ -258,6 +258,8 @@ def run_patches(
     max_bytes: int = DEFAULT_BATCH_BYTES,
     base_resid: Sequence[torch.Tensor] | None = None,
     progress: Progress = None,
+    stats: dict | None = None,
+    patch: bool = True,
 ) -> torch.Tensor:
     """Run every cell on every base row; ``(n_cells, rows, ...)``: ``reduce`` of the answer's logits
     ``(batch, d_vocab)`` per row.
@@ -272,6 +274,10 @@ def run_patches(
         base_resid: the base run's block outputs ``(rows, n, d_model)`` per layer, when the caller
             has them (the resumed path needs them; else it runs the base once more).
         progress: a tqdm bar over cells (None: after 3 s; False: none; or a tqdm-like class).
+        stats: a dict to fill with what ran: ``"resumed"`` and ``"batches"``, one ``(rows,
+            start_position, start_layer)`` per forward.
+        patch: False runs the very same forwards without the noise and the patches (the floor a
+            benchmark compares with; the results are then the base text's, unpatched).
     """
     n = base.n
     causal_last = anatomy.kind == "causal" and answer == n - 1
@@ -304,6 +310,13 @@ def run_patches(
             else:
                 batches = _plain_batches(cells, per_batch)
                 run = _Full(model, anatomy, base, source, answer, causal_last)
+            run.patch = patch
+            if stats is not None:
+                stats["resumed"] = bool(resume)
+                stats["batches"] = [
+                    (rows * len(idx), *((min(cells[i].start[0] for i in idx), min(cells[i].start[1] for i in idx))
+                                        if resume else (0, 0)))
+                    for idx in batches]
             for idx in batches:
                 chunk = [cells[i] for i in idx]
                 logits = run(chunk)  # (rows * len(chunk), d_vocab), sample-major
@@ -322,6 +335,8 @@ def run_patches(
 class _Full:
     """A batch as one forward over the whole text, patches as hooks."""
 
+    patch = True
+
     def __init__(self, model, anatomy, base: Base, source, answer: int, last_only: bool) -> None:
         self.model, self.anatomy, self.base, self.source = model, anatomy, base, source
         self.answer, self.last_only = answer, last_only
@@ -329,7 +344,7 @@ class _Full:
     def __call__(self, cells: Sequence[Cell]) -> torch.Tensor:
         b, k = self.base, len(cells)
         ids = b.ids[None].expand(b.rows * k, -1)
-        edits = _merge(_noise_edit(b, k), _restore_edits(cells, b.rows, self.source))
+        edits = _merge(_noise_edit(b, k), _restore_edits(cells, b.rows, self.source)) if self.patch else {}
         with patching(self.model, self.anatomy, edits, batch=tuple(ids.shape)):
             return forward_answer(self.model, ids, self.answer, last_only=self.last_only)
 
@@ -337,6 +352,8 @@ class _Full:
 class _Resumed:
     """A batch as a forward from its start position (the base prefix's cache copied in) and its
     start layer (the base run's residual there)."""
+
+    patch = True
 
     def __init__(self, model, anatomy, base: Base, source, base_resid: Sequence[torch.Tensor]) -> None:
         self.model, self.anatomy, self.base, self.source = model, anatomy, base, source
@@ -360,8 +377,8 @@ class _Resumed:
         ids = b.ids[None, p:].expand(b.rows * k, -1)
         cache = tile_cache(self._prefix(p), k) if p > 0 else None
         hidden = self.resid[layer - 1][:, p:].repeat_interleave(k, dim=0) if layer > 0 else None
-        edits = _restore_edits(cells, b.rows, self.source, start=p)
-        if layer == 0:
+        edits = _restore_edits(cells, b.rows, self.source, start=p) if self.patch else {}
+        if layer == 0 and self.patch:
             edits = _merge(_noise_edit(b, k, start=p), edits)
         with patching(self.model, self.anatomy, edits, batch=tuple(ids.shape)):
             with resumed(self.model, self.anatomy, layer, hidden):
