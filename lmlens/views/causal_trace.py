@@ -19,6 +19,7 @@ from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
 from ._format import format_prob, visible_token
 from ._spec import check_result, spec_header, vocab
+from .causal_trace_text import site_title
 from .figure_view import FigureView
 from .fit import fit_window
 
@@ -27,20 +28,6 @@ VERSION = 1
 
 #: Positions in the no-JS fallback tables (the last ones, where the answer is read).
 FALLBACK_COLUMNS = 24
-
-#: What each traced site is, for labels.
-SITE_WORDS = {
-    "resid_post": "residual stream (the block's output)",
-    "mlp.out": "MLP output (before the residual add)",
-    "attn.out": "attention output (before the residual add)",
-    "mlp.post": "MLP activations (the down-projection's input)",
-}
-
-
-def site_title(name: str, key: str) -> str:
-    """``"mlp · MLP output (before the residual add)"``."""
-    return f"{name} · {SITE_WORDS.get(key, key)}"
-
 
 def _summary(r: CausalTraceResult) -> str:
     subject = "".join(r.tokens[int(p)] for p in r.subject_positions).strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..analyses.tracing import CausalTraceResult
 from ._format import format_prob
-from .causal_trace import site_title
+from .causal_trace_text import site_title
 from .logit_lens_figures import _fonts, _label, _new_figure, _title, token_text
 
 
