@@ -1,4 +1,4 @@
-"""Facts for checking ROME's finding on the embedded SmolLM2 (tests/test_causal_trace_smollm2.py):
+"""Facts for checking ROME's finding on the embedded SmolLM2 (bench/causal_trace_facts.py):
 each text ends where the object comes next and names its subject first. Written for this project."""
 
 FACTS = [
