@@ -264,6 +264,12 @@ function layerGrid(o) {
       ctx.strokeStyle = pinned ? col.accent : col.fg;
       ctx.lineWidth = w;
       ctx.strokeRect(x + w / 2, y + w / 2, colW - w, rowH - w);
+      // a 1 px ring in the page colour inside it: the outline reads on dark and light cells alike
+      if (col.bg) {
+        ctx.strokeStyle = col.bg;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x + w + 0.5, y + w + 0.5, colW - 2 * w - 1, rowH - 2 * w - 1);
+      }
     }
 
     // the sticky label column, over whatever scrolled under it
