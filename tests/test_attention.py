@@ -260,3 +260,19 @@ def test_sentence_b_needs_two_texts():
     every = list(range(len(lens.tokenize("Hi there"))))
     with pytest.raises(ValueError, match="every position would be hidden"):
         lens.attention("Hi there", hide=every)
+
+
+def test_norms_on_a_generate_trace_capture_the_value_vectors_it_lacks():
+    """A ``generate`` trace holds no value vectors: ``weighting="norm"`` captures them again over the
+    trace's own ids (prompt + generated), checked against the hand computation on HF's hidden states."""
+    model, tok = tiny_model("gpt2", n_layers=2, seed=2)
+    lens = lmlens.Lens(model, tok)
+    gen = lens.generate(TEXT, max_new_tokens=3)
+    assert not any(n.endswith("attn.v") for n in gen.names)
+    r = lens.attention(gen, weighting="norm").result
+    assert list(r.input_ids) == gen.token_ids.tolist() and len(r.input_ids) == len(lens.tokenize(TEXT)) + 3
+    att, hidden = _hf(model, torch.tensor(r.input_ids))
+    for layer in range(2):
+        norms = _hand_norms("gpt2", model, hidden, layer, 4)
+        np.testing.assert_allclose(r.value_norms[layer], norms, rtol=2e-4, atol=1e-5)
+    assert not any(n.endswith("attn.v") for n in gen.names)  # the user's trace is left as it was

@@ -150,7 +150,7 @@ def attention(
             raise ValueError("sentence_b: give two texts (x and sentence_b), not a Trace")
         trace, start = _pair_trace(lens, x, sentence_b, wanted)
     else:
-        trace = lens.as_trace(x, points=wanted)
+        trace = lens.as_trace(x, points=wanted, refill=True)
     hidden = hide_positions(lens, trace.token_ids.tolist(), hide)
     out_proj = None
     if weighting == "norm":

@@ -222,9 +222,23 @@ class LensCore:
         )
 
     # ---- capture -------------------------------------------------------------------------
-    def as_trace(self, x: str | Sequence[int] | torch.Tensor | Trace, points: Sequence[str]) -> Trace:
-        """``x`` itself when it is a ``Trace``, else ``self.trace(x, points=points)``."""
-        return x if isinstance(x, Trace) else self.trace(x, points=points)
+    def as_trace(
+        self, x: str | Sequence[int] | torch.Tensor | Trace, points: Sequence[str], *, refill: bool = False,
+    ) -> Trace:
+        """``x`` itself when it is a ``Trace``, else ``self.trace(x, points=points)``.
+
+        With ``refill=True`` a ``Trace`` lacking some of ``points`` (e.g. a ``generate`` trace
+        and value vectors) is captured again over its own token ids with the points it has plus
+        the missing ones; its generated-token marks carry over.
+        """
+        if not isinstance(x, Trace):
+            return self.trace(x, points=points)
+        missing = [p for p in self._select(points) if p not in x.tensors]
+        if not refill or not missing:
+            return x
+        chosen = sorted(set(x.names) | set(missing), key=N.sort_key)
+        tensors = record(self.model, self.anatomy, x.token_ids, chosen)
+        return self._make_trace(x.token_ids, tensors, np.asarray(x.generated, dtype=bool).copy())
 
     def trace(
         self,
