@@ -55,7 +55,11 @@ def load(
     30
     """
     model, tokenizer, name = load_parts(name_or_path, device=device, dtype=dtype, check=check, **hf_kwargs)
-    return Lens(model, tokenizer, name=name, check=check)
+    lens = Lens(model, tokenizer, name=name, check=check)
+    folder = Path(name_or_path).expanduser()
+    where = str(folder.resolve()) if folder.is_dir() else str(name_or_path)
+    lens.source = {"name_or_path": where, "dtype": dtype, "check": check, "hf_kwargs": dict(hf_kwargs)}
+    return lens
 
 
 def __getattr__(name: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..capture import (
     available,
     display_tokens,
     inference_mode,
+    iter_batches,
     labels_for_text,
     record,
     record_batch,
@@ -79,6 +80,9 @@ class LensCore:
         self.anatomy = anatomy or discover(model)
         config = getattr(model, "config", None)
         self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        #: How to load this model again, set by ``lmlens.load`` (``{"name_or_path": ..., "dtype":
+        #: ..., ...}``): Ray actors load it from there. None for a Lens built from objects.
+        self.source: dict[str, Any] | None = None
         # analysis results computed alongside a trace (attributions of generate), per trace
         self._stored: weakref.WeakKeyDictionary[Trace, dict] = weakref.WeakKeyDictionary()
         if check:
@@ -164,6 +168,14 @@ class LensCore:
         names, why = available(self.model, self.anatomy)
         return N.select(points, names, unavailable=why)
 
+    @property
+    def pad_id(self) -> int:
+        """The id that pads batches (the tokenizer's pad, else the model's, else eos, else 0); masked
+        out of every forward, so which id it is does not change results."""
+        pads = (getattr(self.tokenizer, "pad_token_id", None), getattr(self.model.config, "pad_token_id", None),
+                getattr(self.tokenizer, "eos_token_id", None), 0)
+        return next(p for p in pads if isinstance(p, int))
+
     # ---- inputs --------------------------------------------------------------------------
     def tokenize(self, text_or_ids: str | Sequence[int] | torch.Tensor) -> torch.Tensor:
         """Token ids ``(n_positions,)`` for a text, a list of ids or a 1-D tensor of ids."""
@@ -210,6 +222,16 @@ class LensCore:
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         """Each token id decoded on its own (the strings top-k lists show)."""
         return token_strings(self.tokenizer, ids)
+
+    def _tokenize_all(self, texts: Sequence[str | Sequence[int] | torch.Tensor]) -> list[torch.Tensor]:
+        """``tokenize`` of each text; an error names the text (``texts[3]: ...``)."""
+        ids = []
+        for i, t in enumerate(texts):
+            try:
+                ids.append(self.tokenize(t))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"texts[{i}]: {e}") from None
+        return ids
 
     def _make_trace(self, ids: torch.Tensor, tensors: dict, generated: np.ndarray) -> Trace:
         tokens, pieces, starts = display_tokens(self.tokenizer, ids.tolist())
@@ -278,19 +300,36 @@ class LensCore:
         if isinstance(texts, (str, torch.Tensor)) or not isinstance(texts, Sequence):
             raise TypeError(f"texts must be a list of texts or id lists, got {type(texts).__name__}")
         chosen = self._select(points)
-        ids = []
-        for i, t in enumerate(texts):
-            try:
-                ids.append(self.tokenize(t))
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"texts[{i}]: {e}") from None
-        pads = (getattr(self.tokenizer, "pad_token_id", None), getattr(self.model.config, "pad_token_id", None),
-                getattr(self.tokenizer, "eos_token_id", None), 0)
-        pad = next(p for p in pads if isinstance(p, int))
-        got = record_batch(self.model, self.anatomy, ids, chosen, pad_id=pad, batch_size=batch_size,
+        ids = self._tokenize_all(texts)
+        got = record_batch(self.model, self.anatomy, ids, chosen, pad_id=self.pad_id, batch_size=batch_size,
                            padding_side=padding_side or "right", dtype=dtype, max_bytes=max_bytes,
                            progress=progress)
         return [self._make_trace(i, t, np.zeros(i.shape[0], dtype=bool)) for i, t in zip(ids, got, strict=True)]
+
+    def iter_traces(
+        self,
+        texts: Sequence[str | Sequence[int] | torch.Tensor],
+        *,
+        batch_size: int = 32,
+        points: str | Sequence[str] | None = None,
+        dtype: torch.dtype | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        progress: bool | None = None,
+    ) -> Iterator[tuple[int, Trace]]:
+        """``trace_batch``, streamed: ``(index, trace)`` pairs batch by batch (longest texts first),
+        so that one batch of traces lives at a time (analyse each, keep the result). ``max_bytes``
+        bounds one batch.
+
+        >>> for i, trace in lens.iter_traces(texts, points=["logits"]): ...  # doctest: +SKIP
+        """
+        if isinstance(texts, (str, torch.Tensor)) or not isinstance(texts, Sequence):
+            raise TypeError(f"texts must be a list of texts or id lists, got {type(texts).__name__}")
+        chosen = self._select(points)
+        ids = self._tokenize_all(texts)
+        for batch in iter_batches(self.model, self.anatomy, ids, chosen, pad_id=self.pad_id,
+                                  batch_size=batch_size, dtype=dtype, max_bytes=max_bytes, progress=progress):
+            for i, tensors in batch:
+                yield i, self._make_trace(ids[i], tensors, np.zeros(ids[i].shape[0], dtype=bool))
 
     def generate(
         self,

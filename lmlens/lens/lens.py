@@ -7,7 +7,8 @@ The Lens is composed, not inherited: ``LensCore`` holds the model, tokenizer and
 
 from __future__ import annotations
 
-from . import attention, attribution, factors, logit_lens, predictions, tracing
+from . import attention, attribution, factors, logit_lens, predictions, probe, tracing
+from . import embed as features
 from .core import LensCore
 
 
@@ -35,3 +36,9 @@ class Lens(LensCore):
     # activation patching and causal tracing (lens/tracing.py)
     causal_trace = tracing.causal_trace
     patch = tracing.patch
+    # knowledge probes (lens/probe.py)
+    probe = probe.probe
+    # feature extraction (lens/embed.py)
+    embed = features.embed
+    embed_file = features.embed_file
+    embedding_similarity = features.embedding_similarity

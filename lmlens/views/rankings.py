@@ -61,8 +61,16 @@ def _summary(r: RankingsResult) -> str:
     return head + tail + (f"; {never:,} position{'s' if never != 1 else ''} never settle." if never else ".")
 
 
-def to_spec(result: RankingsResult, *, limit: int | None = None) -> dict:
-    """The spec for the first ``limit`` positions (all by default).
+def _ids(a: np.ndarray, compact: bool) -> dict:
+    """Token ids or ranks as uint16 when ``compact`` and they fit, else int32."""
+    fits = compact and (a.size == 0 or int(a.max()) < 2**16)
+    return encode_array(a, "uint16") if fits else encode_array(np.minimum(a, 2**31 - 1), "int32")
+
+
+def to_spec(result: RankingsResult, *, limit: int | None = None, compact: bool = False) -> dict:
+    """The spec for the first ``limit`` positions (all by default). ``compact``: ids and ranks as
+    uint16 where they fit and probabilities as float16 (for specs embedded by the dozen, as the
+    probe view's).
 
     >>> to_spec(result)["kind"]  # doctest: +SKIP
     'rankings'
@@ -78,11 +86,11 @@ def to_spec(result: RankingsResult, *, limit: int | None = None) -> dict:
         "k": r.k,
         "layer_names": list(r.layer_names),
         "layer_labels": [layer_label(x) for x in r.layer_names],
-        "token_ids": encode_array(r.input_ids[:m], "int32"),
-        "target_ids": encode_array(r.token_ids[:m], "int32"),
-        "ranks": encode_array(np.minimum(r.ranks[:, :m], 2**31 - 1), "int32"),
-        "probs": encode_array(r.probs[:, :m], "float32"),
-        "top_ids": encode_array(r.top_ids[:, :m], "int32"),
+        "token_ids": _ids(r.input_ids[:m], compact),
+        "target_ids": _ids(r.token_ids[:m], compact),
+        "ranks": _ids(r.ranks[:, :m], compact),
+        "probs": encode_array(r.probs[:, :m], "float16" if compact else "float32"),
+        "top_ids": _ids(r.top_ids[:, :m], compact),
         "top_probs": encode_array(r.top_probs[:, :m], "float16"),
         **vocab(r.strings, r.token_ids[:m], r.top_ids[:, :m]),
     }
