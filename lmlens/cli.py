@@ -152,8 +152,13 @@ def output_problem(output: str | Path) -> str | None:
 
 
 def _load(args):
+    """The model of ``--model`` on ``--device``; a failure is one line. Loading draws no progress bar
+    (transformers' would put lines before a later one-line error)."""
+    from transformers.utils import logging as hf_logging
+
     import lmlens
 
+    hf_logging.disable_progress_bar()
     try:
         return lmlens.load(args.model, device=args.device)
     except (ValueError, TypeError, OSError, ImportError) as e:

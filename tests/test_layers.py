@@ -2,7 +2,8 @@
 import graph of lmlens's modules has no circle.
 
 names ← anatomy ← capture ← analyses ← views ← lens ← (report, cli, the package itself);
-loading sits beside analyses (it builds no Lens: ``lmlens.load`` composes it at the top).
+loading sits beside analyses (it builds no Lens: ``lmlens.load`` composes it at the top); probes
+(facts) and corpus (text files in, vector files out) import nothing of lmlens.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ ROOT = Path(__file__).resolve().parents[1] / "lmlens"
 BASE = {"_version"}  # readable from anywhere
 ALLOWED: dict[str, set[str]] = {
     "names": set(),
+    "probes": set(),  # facts for knowledge probes: data and the code that reads it
+    "corpus": set(),  # text files as numbered lines in, vector files out
     "anatomy": {"names"},
     "capture": {"names", "anatomy"},
-    "analyses": {"names", "anatomy", "capture"},
+    "analyses": {"names", "anatomy", "capture", "probes"},
     "loading": {"names", "anatomy", "capture"},
     "views": {"names", "anatomy", "capture", "analyses"},
-    "lens": {"names", "anatomy", "capture", "analyses", "views"},
+    # loading: Ray actors (lens/embed_ray.py) load the model again by name
+    "lens": {"names", "anatomy", "capture", "analyses", "views", "probes", "corpus", "loading"},
     "report": {"names", "anatomy", "capture", "analyses", "views", "lens"},
     "cli": {"names", "anatomy", "capture", "analyses", "views", "lens", "loading", "report",
-            "__init__"},
+            "probes", "corpus", "__init__"},
     "__main__": {"cli"},
-    "__init__": {"names", "anatomy", "capture", "analyses", "views", "lens", "loading"},
+    "__init__": {"names", "anatomy", "capture", "analyses", "views", "lens", "loading", "probes"},
 }
 #: Parts that must stay importable without the view stack (the analyses test imports them bare).
-LIGHT = {"names", "anatomy", "capture", "analyses", "loading"}
+LIGHT = {"names", "probes", "corpus", "anatomy", "capture", "analyses", "loading"}
 FORBIDDEN_LIGHT = {"jinja2", "IPython", "matplotlib", "ipywidgets", "anywidget"}
 
 

@@ -10,20 +10,19 @@ code, so its rows equal the local ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from .._version import __version__
-from ..analyses.embed import EmbedOptions, TokenVectors, pool_text
-from ..capture import iter_batches, model_dims
-from ..corpus import OutputFile, Window, open_output, output_kind, read_window, scan, sidecar_path
+from ..analyses.embed import TokenVectors
+from ..corpus import OutputFile, open_output, output_kind, scan, sidecar_path
 from ..corpus.lines import WINDOW_LINES
 from .defaults import VIEW_MAX_BYTES
+from .embed_window import WindowOut, embed_options, embed_window, model_pooler, window_of_lines
 from .progress import progress_bar
 
 if TYPE_CHECKING:
@@ -31,112 +30,6 @@ if TYPE_CHECKING:
     from .core import LensCore
 
 ENGINES = (None, "local", "ray")
-
-
-def model_pooler(model: nn.Module) -> nn.Module | None:
-    """The model's pooler (BERT's ``pooler``: dense + tanh on ``[CLS]``), or None."""
-    for owner in (model, getattr(model, getattr(model, "base_model_prefix", ""), None)):
-        pooler = getattr(owner, "pooler", None) if owner is not None else None
-        if isinstance(pooler, nn.Module):
-            return pooler
-    return None
-
-
-def embed_options(lens: LensCore, *, layers, pooling, normalize, batch_size) -> EmbedOptions:
-    """The options of ``lens.embed`` checked against this model."""
-    return EmbedOptions.make(
-        layers=layers, pooling=pooling, normalize=normalize, batch_size=batch_size,
-        n_layers=lens.n_layers, cls_token_id=getattr(lens.tokenizer, "cls_token_id", None),
-        has_pooler=model_pooler(lens.model) is not None,
-    )
-
-
-def output_dim(lens: LensCore, opts: EmbedOptions) -> int:
-    """Columns of one vector: ``len(layers) * d_model`` (the pooler: its output width)."""
-    d_model = model_dims(lens.model, lens.anatomy)["d_model"]
-    if opts.pooling == "pooler":
-        dense = getattr(model_pooler(lens.model), "dense", None)
-        return int(getattr(dense, "out_features", d_model))
-    return len(opts.layers) * d_model
-
-
-@dataclass
-class WindowOut:
-    """What embedding one window of texts gives: ``rows`` (pooled: ``(n, dim)`` float32, NaN rows for
-    skipped texts; per token: a list of ``(n_tokens, dim)`` arrays, None for skipped), ``offsets`` and
-    ``token_ids`` per token (``pooling="none"``), and ``errors``: ``(index in the window, why)``."""
-
-    rows: np.ndarray | list
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    offsets: list | None = None
-    token_ids: list | None = None
-
-
-def _offsets(lens: LensCore, text: str, n: int) -> np.ndarray:
-    """``(n, 2)`` character spans of the first ``n`` tokens of ``text`` (-1 when unknown)."""
-    tok = lens.tokenizer
-    if getattr(tok, "is_fast", False):
-        enc = tok(text, return_offsets_mapping=True)
-        spans = enc.get("offset_mapping") or []
-        if len(spans) >= n:
-            return np.asarray(spans[:n], dtype=np.int64).reshape(n, 2)
-    return np.full((n, 2), -1, dtype=np.int64)
-
-
-def embed_window(
-    lens: LensCore,
-    texts: Sequence[str | None],
-    opts: EmbedOptions,
-    *,
-    errors: Sequence[tuple[int, str]] = (),
-    advance: Callable[[int], object] | None = None,
-) -> WindowOut:
-    """Embed one window of ``texts`` (None: a line already known to be bad, with its reason in
-    ``errors``). A text that cannot be tokenized (too long, empty, no ``[CLS]`` for ``"cls"``) is
-    skipped with its reason; the others are captured in sorted, padded batches and pooled."""
-    bad = dict(errors)
-    ids, keep = [], []
-    cls_id = getattr(lens.tokenizer, "cls_token_id", None)
-    for i, text in enumerate(texts):
-        if text is None:
-            bad.setdefault(i, "no text")
-            continue
-        try:
-            t = lens.tokenize(text)
-        except (ValueError, TypeError) as e:
-            bad[i] = str(e)
-            continue
-        if opts.pooling in ("cls", "pooler") and int(t[0]) != cls_id:
-            bad[i] = f"pooling={opts.pooling!r}: the text's first token is not [CLS]"
-            continue
-        ids.append(t)
-        keep.append(i)
-    n = len(texts)
-    per_token = opts.per_token
-    rows: np.ndarray | list
-    if per_token:
-        rows, offsets, token_ids = [None] * n, [None] * n, [None] * n
-    else:
-        rows = np.full((n, output_dim(lens, opts)), np.nan, dtype=np.float32)
-        offsets = token_ids = None
-    if advance is not None and bad:
-        advance(len(bad))
-    if ids:
-        final_norm = lens.anatomy.final_norm_module(lens.model)
-        pooler = model_pooler(lens.model) if opts.pooling == "pooler" else None
-        batches = iter_batches(lens.model, lens.anatomy, ids, list(opts.points), pad_id=lens.pad_id,
-                               batch_size=opts.batch_size, progress=False)
-        for batch in batches:
-            for j, tensors in batch:
-                i = keep[j]
-                v = pool_text(tensors, opts, final_norm=final_norm, pooler=pooler)
-                rows[i] = v
-                if per_token:
-                    offsets[i] = _offsets(lens, texts[i], v.shape[0])
-                    token_ids[i] = ids[j].numpy().astype(np.int64)
-            if advance is not None:
-                advance(len(batch))
-    return WindowOut(rows=rows, errors=sorted(bad.items()), offsets=offsets, token_ids=token_ids)
 
 
 def _check_texts(texts) -> list[str]:
@@ -248,7 +141,7 @@ class EmbedFileReport:
 
 def embed_file(
     lens: LensCore,
-    input: str | Path,
+    path: str | Path,
     output: str | Path,
     *,
     layers: int | Sequence[int] = -1,
@@ -261,7 +154,7 @@ def embed_file(
     progress=None,
     window_lines: int = WINDOW_LINES,
 ) -> EmbedFileReport:
-    """Embed every line of the text file ``input`` into ``output`` (``.npy``: a memory-mapped
+    """Embed every line of the text file at ``path`` into ``output`` (``.npy``: a memory-mapped
     ``(n_lines, dim)`` float32 array; ``.parquet``: columns ``line`` and ``vector``, or ``vectors`` +
     ``offsets`` for ``pooling="none"``), with a JSON sidecar ``<output>.json`` of the model, the
     options, the input's hash and the skipped lines. Row ``i`` is line ``i + 1``.
@@ -282,7 +175,7 @@ def embed_file(
     if opts.per_token and kind == "npy":
         raise ValueError("pooling='none' gives one vector per token, a different number per line: "
                          "write it to an output ending in .parquet")
-    found = scan(input, window_lines=window_lines)
+    found = scan(path, window_lines=window_lines)
     meta = {
         "lmlens": __version__,
         "model": lens.name,
@@ -320,18 +213,10 @@ def embed_file(
         out.discard()
         raise ValueError(f"input: none of the {found.n_lines:,} lines could be embedded (line "
                          f"{first['line']}: {first['error']})")
-    path = out.finish({"engine": engine or "local", "lines_embedded": found.n_lines - len(out.skipped),
+    written = out.finish({"engine": engine or "local", "lines_embedded": found.n_lines - len(out.skipped),
                        "lines_skipped": len(out.skipped)})
-    return EmbedFileReport(path=path, sidecar=sidecar_path(path), rows=found.n_lines,
+    return EmbedFileReport(path=written, sidecar=sidecar_path(written), rows=found.n_lines,
                            skipped=tuple(sorted(out.skipped, key=lambda s: s["line"])), resumed_lines=resumed)
-
-
-def window_of_lines(lens: LensCore, path: str, window: Window, opts: EmbedOptions, *,
-                    advance: Callable[[int], object] | None = None) -> WindowOut:
-    """Read ``window`` of the file at ``path`` and embed its lines (bad lines skipped with why)."""
-    lines = read_window(path, window)
-    errors = [(j, why) for j, (_, why) in enumerate(lines) if why is not None]
-    return embed_window(lens, [t for t, _ in lines], opts, errors=errors, advance=advance)
 
 
 def _write(out: OutputFile, start: int, got: WindowOut) -> None:
@@ -356,7 +241,8 @@ def embedding_similarity(
     >>> lens.embedding_similarity(["A cat sat.", "A dog sat.", "Stocks fell."],
     ...                           layers=[-1, -2, 0])  # doctest: +SKIP
     """
-    from ..analyses.embed import check_layers, embedding_similarity as compute, layer_label
+    from ..analyses.embed import check_layers, layer_label
+    from ..analyses.embed import embedding_similarity as compute
     from ..analyses.embed.pooling import POOLINGS
     from ..views.embedding_similarity import embedding_similarity_view
 

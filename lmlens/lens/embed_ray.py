@@ -18,15 +18,20 @@ folder; loaded on the CPU); a Lens built from objects in memory has no source an
 cluster, lmlens and the model (or a network) must be available on every node, and a file input
 at the same path.
 
-Without a running Ray, a local one is started (``num_cpus=max(2, actors)``, no dashboard, bound to
-127.0.0.1) and shut down at the end; a Ray already initialised (``ray.init(...)`` by the caller) or
-the cluster at ``address`` is used and left running.
+Without a running Ray, a local one is started (``num_cpus=max(2, actors)``, no dashboard, no
+metrics, on 127.0.0.1: when Ray is first imported here, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` keeps
+its node on the loopback address) and shut down at the end; a Ray already initialised
+(``ray.init(...)`` by the caller) or the cluster at ``address`` is used and left running. Ray's
+raylet gives its agent 15 s to start; on a very busy machine a local start can miss that (it is
+tried twice): start Ray yourself then (``ray start --head``) and pass ``address``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +43,12 @@ from ..corpus import Window
 
 if TYPE_CHECKING:
     from .core import LensCore
-    from .embed import WindowOut
+    from .embed_window import WindowOut
+
+
+def _initialized() -> bool:
+    ray = sys.modules.get("ray")
+    return bool(ray is not None and ray.is_initialized())
 
 
 def ray_source(lens: LensCore) -> dict[str, Any]:
@@ -53,7 +63,14 @@ def ray_source(lens: LensCore) -> dict[str, Any]:
     return dict(lens.source)
 
 
-def _ray():
+#: Read by Ray when it is imported: a local node uses the loopback address (Ray on Linux otherwise
+#: binds a "127.0.0.1" node to the machine's own IP).
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _ray(local: bool):
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ENV, "0")
     try:
         import ray
         import ray.data
@@ -77,7 +94,7 @@ class EmbedActor:
         self.opts = opts
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from .embed import embed_window, window_of_lines
+        from .embed_window import embed_window, window_of_lines
 
         payloads = []
         for r in range(len(batch["start"])):
@@ -91,12 +108,17 @@ class EmbedActor:
         return {"start": np.asarray(batch["start"]), "payload": np.array(payloads, dtype=object)}
 
 
+#: A local Ray collects no metrics (no dashboard shows them): its raylet then does not wait for the
+#: metrics agent, which on a busy machine can start after the raylet's 15 s limit.
+LOCAL_SYSTEM_CONFIG = {"enable_metrics_collection": False}
+
+
 def _init_local(ray, **kwargs) -> None:
     """Start a local Ray on 127.0.0.1; once more if its node misses Ray's fixed 30 s start-up
     deadline (a busy machine)."""
     for attempt in (1, 2):
         try:
-            ray.init(_node_ip_address="127.0.0.1", **kwargs)
+            ray.init(_node_ip_address="127.0.0.1", _system_config=LOCAL_SYSTEM_CONFIG, **kwargs)
             return
         except Exception as e:  # Ray raises a bare Exception for the start-up timeout
             ray.shutdown()
@@ -120,7 +142,7 @@ def ray_windows(
         raise TypeError(f"address must be a Ray address string such as 'ray://host:10001' or 'auto', got {address!r}")
     if not items:
         return
-    ray = _ray()
+    ray = _ray(local=not address and not _initialized())
     started = False
     if not ray.is_initialized():
         common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}

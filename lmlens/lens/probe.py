@@ -96,7 +96,13 @@ def probe(
     >>> view.result.overall["precision_at_1"]  # doctest: +SKIP
     """
     from ..analyses.logit_lens import POINTS, rankings
-    from ..analyses.probe import SlotEncoder, candidate_choice, plan_queries, probe_result, vocab_choice
+    from ..analyses.probe import (
+        SlotEncoder,
+        candidate_choice,
+        plan_queries,
+        probe_result,
+        vocab_choice,
+    )
     from ..views.probe import probe_view
 
     lens.require_unembedding("lens.probe")
