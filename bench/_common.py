@@ -42,15 +42,27 @@ def rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def peak_extra_rss(fn: Callable[[], object], interval: float = 0.0005) -> tuple[object, int]:
-    """``(result, peak RSS above the start, in bytes)`` sampled in a thread while ``fn`` runs."""
-    base = rss()
+def rss_anon() -> int:
+    """Anonymous resident memory of this process in bytes (``RssAnon``: not memory-mapped files,
+    not the page cache)."""
+    with open(f"/proc/{os.getpid()}/status") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_extra_rss(fn: Callable[[], object], interval: float = 0.0005,
+                   measure: Callable[[], int] = rss) -> tuple[object, int]:
+    """``(result, peak of ``measure`` (default: RSS) above the start, in bytes)`` sampled in a
+    thread while ``fn`` runs."""
+    base = measure()
     peak = [base]
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], rss())
+            peak[0] = max(peak[0], measure())
             time.sleep(interval)
 
     th = threading.Thread(target=sample, daemon=True)

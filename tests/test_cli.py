@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny import tiny_model
+from tiny import save_tiny
 
 from lmlens import cli
 
@@ -39,11 +39,7 @@ def assert_one_line_error(out: subprocess.CompletedProcess, *needles: str) -> st
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
     """A tiny random GPT-2 with its BPE tokenizer, saved as a Hugging Face folder."""
-    folder = tmp_path_factory.mktemp("tiny-gpt2")
-    model, tok = tiny_model("gpt2")
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return save_tiny(tmp_path_factory.mktemp("tiny-gpt2"), "gpt2")
 
 
 @pytest.mark.parametrize(

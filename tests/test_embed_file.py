@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_cli import assert_one_line_error, run
-from tiny import tiny_model
+from tiny import save_tiny
 
 import lmlens
 import lmlens.lens.embed as embed_module
@@ -34,11 +34,7 @@ LINES = [
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """A tiny random BERT with its WordPiece tokenizer, saved as a Hugging Face folder."""
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    model, tok = tiny_model("bert")
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return save_tiny(tmp_path_factory.mktemp("tiny-bert"), "bert")
 
 
 @pytest.fixture(scope="module")
@@ -115,10 +111,7 @@ def test_empty_binary_or_missing_input_is_refused_and_nothing_is_written(folder,
 def test_bad_options_are_one_line_errors(folder, tmp_path, args, needle):
     src = _write(tmp_path / "in.txt", [b"hello"])
     if "GPT" in args:
-        gpt = tmp_path / "gpt"
-        model, tok = tiny_model("gpt2")
-        model.save_pretrained(gpt)
-        tok.save_pretrained(gpt)
+        gpt = save_tiny(tmp_path / "gpt", "gpt2")
         args = [str(gpt) if a == "GPT" else a for a in args]
     else:
         args = [*args, "--model", str(folder)]

@@ -278,3 +278,36 @@ def test_smollm2_knows_the_shipped_english_facts_well_above_chance():
     assert vocab.sum() >= 40
     assert (r.ranks[vocab] == 1).mean() > 0.5
     assert r.overall["precision_at_1"] > 0.5
+
+
+# ---- the CLI ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gpt2_folder(tmp_path_factory) -> Path:
+    from tiny import save_tiny
+
+    return save_tiny(tmp_path_factory.mktemp("tiny-gpt2"), "gpt2")
+
+
+def test_cli_probe_writes_the_view_of_the_api(gpt2_folder, tmp_path):
+    from test_cli import run
+
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text("\n".join(json.dumps({"template": f.template, "subject": f.subject, "object": f.object,
+                                            "relation": f.relation}) for f in CAUSAL_FACTS[:4]) + "\n")
+    out = run("probe", str(facts), "--model", str(gpt2_folder), "-o", str(tmp_path / "p.html"), "-k", "4")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [str((tmp_path / "p.html").resolve())]
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    want = lmlens.load(gpt2_folder).probe(facts, k=4, progress=False).result
+    assert want.sentences[0] in html and f"P@1 {100 * want.overall['precision_at_1']:.0f}%" in html
+
+
+def test_cli_probe_refuses_a_template_without_y_in_one_line(gpt2_folder, tmp_path):
+    from test_cli import assert_one_line_error, run
+
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text(json.dumps({"template": "The capital of [X] is Paris.", "subject": "France", "object": "Paris"}) + "\n")
+    out = run("probe", str(facts), "--model", str(gpt2_folder), "-o", str(tmp_path / "p.html"))
+    assert_one_line_error(out, "facts.jsonl record 1: template must contain [Y]")
+    assert not (tmp_path / "p.html").exists()
+    assert_one_line_error(run("probe", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "p.html")), "no file or folder")

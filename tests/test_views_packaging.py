@@ -1,4 +1,5 @@
-"""The wheel ships templates/ and js/src/: build it, install it alone, render a view from it."""
+"""The wheel ships templates/, js/src/ and the probe set: build it, install it alone, render a view
+and read the shipped facts from it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ r = PredictionsResult(
     top_tokens=[[" </script>"], [" 日本"], ["a"]], generated=np.zeros(3, bool), kind="causal",
 )
 path = predictions_view(r).save_html(sys.argv[1])
-print(json.dumps({"lmlens": lmlens.__file__, "templates": str(templates_dir()), "js": str(js_dir()), "bytes": path.stat().st_size}))
+from lmlens.probes import shipped
+print(json.dumps({"lmlens": lmlens.__file__, "templates": str(templates_dir()), "js": str(js_dir()), "bytes": path.stat().st_size,
+                  "facts": [len(shipped("en")), len(shipped("ja"))]}))
 """
 
 
@@ -50,6 +53,8 @@ def test_wheel_holds_the_assets(wheel):
             assert f"lmlens/_assets/templates/{p.relative_to(ROOT / 'templates').as_posix()}" in names
     for p in (ROOT / "js" / "src").rglob("*.js"):
         assert f"lmlens/_assets/js/{p.relative_to(ROOT / 'js' / 'src').as_posix()}" in names
+    data = sorted((ROOT / "lmlens" / "probes" / "data").glob("*.jsonl"))
+    assert data and all(f"lmlens/probes/data/{p.name}" in names for p in data)
 
 
 def test_view_renders_from_the_installed_wheel(wheel, tmp_path):
@@ -70,6 +75,7 @@ def test_view_renders_from_the_installed_wheel(wheel, tmp_path):
     assert info["lmlens"].startswith(str(site)), "lmlens must come from the wheel, not the checkout"
     assert info["templates"] == str(site / "lmlens" / "_assets" / "templates")
     assert info["js"] == str(site / "lmlens" / "_assets" / "js")
+    assert info["facts"][0] >= 40 and info["facts"][1] >= 30
     html = out_html.read_text(encoding="utf-8")
     assert 'class="lmlens-root"' in html and "function load(path)" in html and "日本" in html
     assert "</script>\"" not in html and "&lt;/script&gt;" in html

@@ -103,6 +103,15 @@ def tiny_model(model_type: str, *, n_layers: int = 2, seed: int = 0):
     return model, tok
 
 
+def save_tiny(folder, model_type: str):
+    """``tiny_model(model_type)`` saved as a Hugging Face folder (model and tokenizer) at ``folder``,
+    for ``lmlens.load(folder)`` and the CLI's ``--model``; returns ``folder``."""
+    model, tok = tiny_model(model_type)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
 @functools.cache
 def tiny_lens(model_type: str, n_layers: int = 2):
     """A cached ``lmlens.Lens`` over ``tiny_model(model_type)``. Do not mutate it in tests."""
