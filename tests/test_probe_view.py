@@ -91,21 +91,30 @@ def test_a_click_opens_the_facts_rankings(ch, tmp_path, view):
         page.wait_for_selector(".lm-probe .lm-pr-fact")
         assert page.locator(".lm-pr-fact").count() == r.n_facts
         assert page.locator(".lm-pr-relname").all_text_contents() == list(r.relations)
+        # the relations' tables line up: each column starts at the same x in every table
+        xs = page.evaluate("""() => [...document.querySelectorAll('.lm-pr-table thead tr')].map(
+          (tr) => [...tr.children].map((th) => Math.round(th.getBoundingClientRect().left)))""")
+        assert len(xs) == len(r.relations) > 1 and all(x == xs[0] for x in xs)
         page.click('.lm-pr-fact[data-f="2"]')
         assert page.get_attribute('.lm-pr-fact[data-f="2"]', "aria-expanded") == "true"
         n = int(r.lens_offsets[3] - r.lens_offsets[2])
-        cells = page.locator(".lm-pr-detail .lm-rankings .lm-rk-cell")
-        assert cells.count() == len(r.layer_names) * n
-        # the nested grid shows the result's ranks (last layer on top)
-        top = page.locator(f'.lm-pr-detail .lm-rk-cell[data-l="{len(r.layer_names) - 1}"]').all_text_contents()
-        want = r.rankings(2).ranks[-1]
-        assert [t.replace(",", "") for t in top] == [str(x) for x in want]
+        grid = page.locator(".lm-pr-detail .lm-rankings .lm-rk-grid")
+        grid.wait_for()
+        assert grid.get_attribute("data-lm-rows") == str(len(r.layer_names))
+        assert grid.get_attribute("data-lm-cols") == str(n)
+        # it opens at the fact's slot, top layer, with the rank the result holds there
+        detail = page.locator(".lm-pr-detail .lm-rankings .lm-detail")
+        assert detail.get_attribute("data-lm-position") == str(r.slots[2])
+        assert detail.get_attribute("data-lm-layer") == str(len(r.layer_names) - 1)
+        rank = int(r.lens_ranks[-1, r.lens_offsets[2] + r.slots[2]])
+        assert rank == int(r.rankings(2).ranks[-1, r.slots[2]])
+        assert f"is rank {rank:,} here" in detail.text_content()
         assert page.locator(".lm-pr-detail > td > .lm-topk .lm-row").count() == len(r.top_strings[2])
         page.click('.lm-pr-fact[data-f="2"]')
         assert page.locator(".lm-pr-detail").count() == 0
         page.focus('.lm-pr-fact[data-f="0"]')
         page.keyboard.press("Enter")
-        assert page.locator(".lm-pr-detail .lm-rk-cell").count() > 0
+        assert page.locator(".lm-pr-detail .lm-rk-grid").count() == 1
         page.click(".lm-seg button[data-v='missed']")
         hits = np.flatnonzero(r.ranks == 1)
         visible = page.locator(".lm-pr-fact:visible").count()
@@ -161,7 +170,7 @@ def test_rerendering_leaves_no_listener_behind(ch, tmp_path, view, sim, which):
         assert page.evaluate("document.querySelector('#host').querySelectorAll('*').length") == nodes
         page.click(item)  # a doubled handler would open and close at once
         if which == "probe":
-            assert page.locator("#host .lm-pr-detail .lm-rk-cell").count() > 0
+            assert page.locator("#host .lm-pr-detail .lm-rk-grid").count() == 1
         else:
             assert page.locator("#host .lm-unpin").is_visible()
         page.evaluate("() => window.__lm.cleanup()")

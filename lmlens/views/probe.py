@@ -61,7 +61,9 @@ def to_spec(result: ProbeResult, *, limit: int | None = None) -> dict:
     r = check_result(result, ProbeResult)
     m = r.n_facts if limit is None else max(1, min(int(limit), r.n_facts))
     table = r.relation_table()
-    rankings = [rankings_spec(r.rankings(i), compact=True) if r.has_logit_lens else None for i in range(m)]
+    # each fact's rankings open at its slot (the position whose column ranks the object)
+    rankings = [{**rankings_spec(r.rankings(i), compact=True), "focus": int(r.slots[i])} if r.has_logit_lens
+                else None for i in range(m)]
     return {
         "kind": "probe", "version": VERSION, "title": "Knowledge probe", "model_name": r.model_name,
         "summary": _summary(r), "notices": list(r.notes), "lm_kind": r.kind, "tokens": [],

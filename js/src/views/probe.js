@@ -160,10 +160,14 @@ function render({ model, el }) {
         ]);
         body.appendChild(rows[i]);
       }
+      // fixed column widths, the same in every relation's table (the strip's from the layer count)
+      const stripHead = h("th", { className: "lm-pr-c-strip", text: d.L ? "rank by layer" : "" });
+      stripHead.style.width = `${d.L ? d.L * 6 + 16 : 12}px`;
       const thead = h("thead", {}, [h("tr", {}, [
-        h("th", { text: "fact (object marked)" }), h("th", { text: "rank" }), h("th", { text: "top predictions" }),
-        h("th", { text: "top-1 from layer", title: "the first layer at which the object's first token is the top prediction at the slot (logit lens)" }),
-        h("th", { text: d.L ? "rank by layer" : "" }),
+        h("th", { text: "fact (object marked)" }), h("th", { className: "lm-pr-c-rank", text: "rank" }),
+        h("th", { className: "lm-pr-c-top", text: "top predictions" }),
+        h("th", { className: "lm-pr-c-layer", text: "top-1 from layer", title: "the first layer at which the object's first token is the top prediction at the slot (logit lens)" }),
+        stripHead,
       ])]);
       table.append(h("div", { className: "lm-pr-rel" }, [head, h("table", { className: "lm-pr-table" }, [thead, body])]));
     }

@@ -18,6 +18,7 @@
  *   layer_names, layer_labels: string[L]  embeddings first
  *   target: "output" | "next" | "input" | "given";  lm_kind: "causal" | "masked"
  *   n_positions (before any size-budget cut), k, model_name, title, summary, notices
+ *   focus (optional): the position shown at first (the probe's slot); default the last
  */
 
 const { h } = require("../dom.js");
@@ -163,7 +164,10 @@ function render({ model, el }) {
       list.fill(rows);
     }
 
-    if (n > 0 && nL > 0) pin.hover((nL - 1) * n + n - 1);
+    // the top layer at the spec's optional `focus` position (a probe's slot), else at the last
+    const focus = model.get("focus");
+    const at = Number.isInteger(focus) && focus >= 0 && focus < n ? focus : n - 1;
+    if (n > 0 && nL > 0) pin.hover((nL - 1) * n + at);
   });
 }
 
