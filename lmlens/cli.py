@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="cpu", type=_device, help="torch device (default: cpu)")
     pr.add_argument("-k", type=_positive, default=10, help="precision at k, and predictions shown per fact (default: 10)")
     pr.add_argument("--batch-size", type=_positive, default=32, help="sentences per forward (default: 32)")
-    pr.add_argument("--lang", default=None, help="only the shipped facts of this language ('en', 'ja')")
+    pr.add_argument("--lang", default=None, choices=["en", "ja"],
+                    help="only the shipped facts of this language (without a facts file)")
     pr.add_argument("--no-logit-lens", action="store_true", help="skip the per-layer ranks (faster)")
 
     e = sub.add_parser("embed", help="one vector per line of a text file, to a .npy or .parquet")
@@ -171,6 +172,8 @@ def _probe(args) -> int:
     problem = output_problem(args.output)
     if problem:
         fail(problem)
+    if args.facts is not None and args.lang is not None:
+        fail("--lang picks among the shipped facts; with a facts file, leave it out")
     try:
         facts = shipped(lang=args.lang) if args.facts is None else load_lama(args.facts)
     except (ValueError, TypeError, OSError) as e:

@@ -311,3 +311,5 @@ def test_cli_probe_refuses_a_template_without_y_in_one_line(gpt2_folder, tmp_pat
     assert_one_line_error(out, "facts.jsonl record 1: template must contain [Y]")
     assert not (tmp_path / "p.html").exists()
     assert_one_line_error(run("probe", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "p.html")), "no file or folder")
+    assert_one_line_error(run("probe", str(facts), "--lang", "en", "-o", str(tmp_path / "p.html")), "--lang")
+    assert_one_line_error(run("probe", "--lang", "fr", "-o", str(tmp_path / "p.html")), "invalid choice: 'fr'")
