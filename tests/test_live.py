@@ -308,3 +308,68 @@ def test_merge_targets_orders_rows_and_refuses_mixtures(llama):
         merge_targets([a, attribute(llama.model, ids, [3], embed=embed, method="input_x_gradient")])
     with pytest.raises(ValueError, match="same sequence"):
         merge_targets([a, attribute(llama.model, ids[:-1], [3], embed=embed, method="saliency")])
+
+
+# ---- attention: one layer at a time -----------------------------------------------------------
+
+
+def _records_bytes(spec: dict) -> int:
+    import json
+
+    return len(json.dumps(spec, separators=(",", ":")).encode())
+
+
+def test_live_attention_ships_one_layer_and_fetches_the_others(llama):
+    import torch
+    from test_attention import _hf
+
+    from lmlens.views import decode_array
+
+    static = llama.attention(TEXT)  # every layer's records in the page
+    w = llama.attention(TEXT, live=True)
+    blocks = static.spec["layers"]
+    assert len(blocks) > 1 and w.live["actions"]["slice"]["layers"] == blocks
+    # the page starts with the shown (first) layer only
+    assert w.spec["weights"][0] == static.spec["weights"][0]
+    assert all(rec is None for rec in w.spec["weights"][1:])
+    assert all(rec is None for rec in w.spec["rollout"][1:])
+    full = _records_bytes(static.spec)
+    want, _ = _hf(llama.model, torch.tensor(static.result.input_ids))
+    for b in blocks[1:]:
+        reply = ask(w, "slice", layers=[b])
+        assert reply["ok"], reply
+        i = blocks.index(b)
+        sent = w.spec
+        # the slice sent is the static page's record of that layer, and nothing else
+        assert sent["weights"][i] == static.spec["weights"][i] and sent["rollout"][i] == static.spec["rollout"][i]
+        assert [j for j, rec in enumerate(sent["weights"]) if rec is not None] == [i]
+        # ... and it decodes to HF's own attention of that block (uint8: within half a code)
+        got = decode_array(sent["weights"][i]).astype(np.float64)  # code × scale
+        np.testing.assert_allclose(got, want[b], atol=0.5 / 255 + 1e-6)
+        assert _records_bytes(sent) < full / (len(blocks) - 0.5) + 4096  # about one layer's share
+    # view.live() on the static view does the same
+    w2 = static.live()
+    assert [rec is not None for rec in w2.spec["weights"]] == [True] + [False] * (len(blocks) - 1)
+
+
+def test_live_attention_model_and_pair_modes_start_with_every_layer(llama):
+    static = llama.attention(TEXT, view="model")
+    w = static.live()
+    assert w.spec["weights"] == static.spec["weights"]
+
+
+@pytest.mark.parametrize("layers, match", [
+    ([99], "block 99 is not in this view"), ([], "non-empty list"), (1, "non-empty list"),
+    (["0"], "block '0' is not in this view"), ([True], "block True"),
+])
+def test_live_attention_bad_layer_changes_nothing(llama, layers, match):
+    w = llama.attention(TEXT, live=True)
+    before = w.spec
+    reply = ask(w, "slice", layers=layers)
+    assert not reply["ok"] and re.search(match, reply["error"]) and "blocks [0, 1" in reply["error"]
+    assert w.spec is before
+
+
+def test_live_attention_refuses_a_non_bool_live(llama):
+    with pytest.raises(TypeError, match="live must be True or False"):
+        llama.attention(TEXT, live="yes")

@@ -16,6 +16,7 @@ import torch
 
 from ..capture import Trace, record
 from .defaults import VIEW_MAX_BYTES
+from .live import finish
 
 if TYPE_CHECKING:
     from ..views.figure_view import FigureView
@@ -103,6 +104,7 @@ def attention(
     rollout: bool = True,
     max_bytes: int | None = VIEW_MAX_BYTES,
     theme: str = "auto",
+    live: bool = False,
 ) -> FigureView:
     """Where each head attends: ``view="heads"`` (BertViz's head view: lines from query to key
     tokens, a colour per head, layer selector, head toggles, hover / click to pin), ``"model"``
@@ -119,7 +121,9 @@ def attention(
       output projection (Kobayashi et al. 2020), instead of α;
     - ``mass``: draw only the edges that make up this share of each row's total (a slider too);
     - ``pair``: ``(query, key)`` positions the pair view starts on; ``rollout``: attention rollout
-      (Abnar & Zuidema 2020) as one more "head".
+      (Abnar & Zuidema 2020) as one more "head";
+    - ``live=True``: a live widget whose page holds only the shown layer's data and asks the kernel
+      for another layer when it is picked (``view.live()`` does the same from the view).
 
     ``view.result`` is an ``AttentionResult`` (``patterns``: ``(n_layers, n_heads, n, n)``);
     ``view.figure()`` a matplotlib figure of the matrix, pair or model view.
@@ -131,6 +135,7 @@ def attention(
     from ..analyses.attention import attention as compute
     from ..analyses.checks import check_choice, check_indices
     from ..views.attention import MODES, attention_view, check_mass
+    from ..views.attention_live import slice_actions
 
     check_choice("view", view, MODES)
     check_choice("weighting", weighting, WEIGHTINGS)
@@ -157,4 +162,5 @@ def attention(
         out_proj = [lens.anatomy.part_module(lens.model, "attn_out", i) for i in range(lens.n_layers)]
     result = compute(trace, layers=chosen, heads=head_ids, hide=hidden, weighting=weighting,
                      rollout=rollout, out_proj=out_proj, sentence_b_start=start)
-    return attention_view(result, view=view, mass=mass, pair=pair, max_bytes=max_bytes, theme=theme)
+    full = attention_view(result, view=view, mass=mass, pair=pair, max_bytes=max_bytes, theme=theme)
+    return finish(full, slice_actions(full), live)

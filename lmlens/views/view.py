@@ -105,6 +105,21 @@ class View:
         """The size budget of this view's HTML."""
         return self._max_bytes
 
+    def with_spec(self, spec: Mapping[str, Any]) -> View:
+        """A copy of this view (same class, result, fallback, budget, live actions) showing
+        ``spec`` instead, e.g. the attention spec with only some layers' records
+        (``views/attention_live.py``).
+
+        >>> View({"kind": "predictions", "version": 1}).with_spec({"kind": "predictions", "version": 1}).kind
+        'predictions'
+        """
+        spec = dict(spec)
+        spec.setdefault("notices", [])
+        check_spec(spec)
+        out = copy.copy(self)
+        out._spec = spec
+        return out
+
     def with_notice(self, text: str) -> View:
         """A copy of this view that shows ``text`` as a notice (e.g. "showing the first ...")."""
         spec = copy.deepcopy(self._spec)

@@ -13,6 +13,11 @@
  * mass threshold, rollout. The layers' data arrive compressed; they are inflated (the browser's
  * DecompressionStream) before anything is drawn, and the view marks itself `data-lm-ready`.
  *
+ * Live (lmlens/views/attention_live.py): the widget's spec holds only the layers shown (the
+ * others null). Picking a layer (or a mode) that needs a missing one asks the kernel's "slice"
+ * action for it (ui/live.js `request`); the answer is drawn again with the layers received before
+ * (kept with `model.set`, like the view's state: mode, layer, heads, filter, mass, rollout, pair).
+ *
  * Spec (kind "attention", version 1), written by lmlens/views/attention.py:
  *   tokens: string[n]; generated: uint8 [n]; hidden: uint8 [n] (left out)
  *   weights: one record per layer, uint8 [H, n, n] (codec "deflate"), value = code × scale
@@ -27,7 +32,8 @@ const { formatInt } = require("../format.js");
 const { mountView, listenerTable } = require("../ui/listeners.js");
 const { segmented } = require("../ui/switch.js");
 const { viewHeader, controls } = require("../ui/header.js");
-const { readSpec, loadData } = require("./attention/data.js");
+const { readSpec, loadData, missingLayers } = require("./attention/data.js");
+const { liveAction, request } = require("../ui/live.js");
 const { attentionControls } = require("./attention/controls.js");
 const { headView } = require("./attention/heads.js");
 const { modelView } = require("./attention/model_grid.js");
@@ -63,7 +69,9 @@ function formatter(weighting) {
  * @returns {() => void} cleanup
  */
 function render({ model, el }) {
-  const spec = readSpec(model);
+  const live = liveAction(model, "slice");
+  const spec = readSpec(model, !!live);
+  if (live) keepRecords(model, spec);
   let disposed = false;
   /** @type {import("../ui/listeners.js").ListenerTable[]} */
   const subs = [];
@@ -104,6 +112,24 @@ function render({ model, el }) {
       mass: Math.min(1, Math.max(0.05, Number(model.get("mass") || 1))), rollout: false,
       pair: [Math.min(d.n - 1, Math.max(0, pair[0] | 0)), Math.min(d.n - 1, Math.max(0, pair[1] | 0))],
     };
+    const kept = live ? model.get("att_state") : null;
+    if (kept && kept.active && kept.active.length === d.H && kept.layer >= 0 && kept.layer < d.L) {
+      Object.assign(state, kept, { active: [...kept.active], pair: [...kept.pair] });
+    }
+    /**
+     * In a live widget: true when the data for `want` are here; else ask the kernel for the
+     * missing layers (the view stays as drawn until the answer redraws it with `want`).
+     * @param {typeof state} want
+     */
+    function have(want) {
+      const miss = live ? missingLayers(d, want.mode, want.layer) : [];
+      if (!miss.length) return true;
+      model.set("att_state", { ...want, active: [...want.active], pair: [...want.pair] });
+      const blocks = miss.map((l) => d.layers[l]);
+      request(model, "slice", { layers: blocks }, blocks.length > 1 ? `${blocks.length} layers` : `layer ${blocks[0]}`);
+      view.setAttribute("data-lm-asked", blocks.join(","));
+      return false;
+    }
     const fmt = formatter(weighting);
     const width = Math.max(320, Math.round(view.getBoundingClientRect().width) || 900);
     const subTable = () => {
@@ -114,11 +140,29 @@ function render({ model, el }) {
     /** @type {Record<string, {el: HTMLElement, update: (what: string) => void}>} */
     const panels = {};
     const host = h("div", { className: "lm-att-body" });
-    const ctl = attentionControls({ d, state, listen, onChange: (what) => current().update(what) });
+    /** @type {typeof state} */
+    let drawnState = { ...state };
+    const ctl = attentionControls({
+      d, state, listen,
+      onChange(what) {
+        if (what === "layer" && !have(state)) {
+          state.layer = drawnState.layer;
+          ctl.refresh();
+          return;
+        }
+        drawnState = { ...state };
+        current().update(what);
+      },
+    });
     const modeSwitch = segmented({
       label: "view", listen, value: state.mode, options: MODES,
       onChange(v) {
+        if (!have({ ...state, mode: v })) {
+          modeSwitch.set(state.mode);
+          return;
+        }
         state.mode = v;
+        drawnState = { ...state };
         showMode();
       },
     });
@@ -147,6 +191,13 @@ function render({ model, el }) {
       if (!fresh) p.update("show");
       view.setAttribute("data-lm-mode", state.mode);
     }
+    if (!have(state)) {
+      // a saved state whose layers never arrived: draw what is here, ask again for the rest
+      state.mode = d.codes.some((c) => !c) ? "matrix" : state.mode;
+      state.layer = Math.max(0, d.codes.findIndex((c) => !!c));
+      modeSwitch.set(state.mode);
+    }
+    drawnState = { ...state };
     showMode();
     view.setAttribute("data-lm-ready", "1");
   }
@@ -156,6 +207,29 @@ function render({ model, el }) {
     for (const t of subs) t.clear();
     cleanup();
   };
+}
+
+/**
+ * Live: fill the spec's missing layers from those received before, and keep the ones it holds
+ * (UI state of the live widget, never synced; keyed by block number).
+ * @param {import("../model.js").Model} model
+ * @param {ReturnType<typeof readSpec>} spec
+ */
+function keepRecords(model, spec) {
+  const key = `${spec.n}:${spec.heads.join(",")}`;
+  const old = model.get("att_records");
+  /** @type {Record<string, {w: any, r: any}>} */
+  const got = old && old.key === key ? old.byBlock : {};
+  spec.layers.forEach((b, i) => {
+    const w = spec.records[i];
+    const r = spec.rollRecords ? spec.rollRecords[i] : null;
+    if (w) got[b] = { w, r };
+    else if (got[b]) {
+      spec.records[i] = got[b].w;
+      if (spec.rollRecords) spec.rollRecords[i] = got[b].r;
+    }
+  });
+  model.set("att_records", { key, byBlock: got });
 }
 
 module.exports = { render, VERSION, formatter };

@@ -145,6 +145,9 @@ class LiveActions:
     actions: Mapping[str, Handler]
     controls: Sequence[Control] = ()
     info: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``start(view) -> View``: what a new widget of ``view`` shows first (None: ``view`` itself),
+    #: e.g. the attention view with only the shown layer's records; the rest is asked for.
+    start: Handler | None = None
 
     def __post_init__(self) -> None:
         for name, fn in self.actions.items():
@@ -157,6 +160,8 @@ class LiveActions:
         names = [c.name for c in self.controls]
         if len(set(names)) != len(names):
             raise ValueError(f"control names must differ, got {names}")
+        if self.start is not None and not callable(self.start):
+            raise TypeError(f"start must be callable or None, got {type(self.start).__name__}")
         unknown = set(self.info) - set(self.actions)
         if unknown:
             raise ValueError(f"info for actions that do not exist: {sorted(unknown)}")

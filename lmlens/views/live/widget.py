@@ -51,6 +51,8 @@ class LiveView(anywidget.AnyWidget):
 
     def __init__(self, view: View) -> None:
         kind = check_view(view, "view").kind
+        if view.live_actions is not None and view.live_actions.start is not None:
+            view = check_view(view.live_actions.start(view), "what LiveActions.start returns")
         super().__init__(
             _esm=widget_esm(kind), _css=widget_css(kind), _anywidget_id=f"lmlens.live.{kind}",
             spec=view.spec, live=self._describe(view),

@@ -20,9 +20,10 @@ const { arr, strings } = require("../../ui/spec.js");
  * @property {number} H  heads shown
  * @property {number[]} layers  block numbers
  * @property {number[]} heads  head numbers
- * @property {Uint8Array[]} codes  per layer, [H, n, n]: codes[l][(h * n + q) * n + k]
+ * @property {(Uint8Array|null)[]} codes  per layer, [H, n, n]: codes[l][(h * n + q) * n + k];
+ *   null for a layer a live page has not received yet (see `missingLayers`)
  * @property {number[]} scales  per layer: value = code × scale
- * @property {Uint8Array[]|null} roll  per layer, [n, n] rollout codes (value = code / 255), or null
+ * @property {(Uint8Array|null)[]|null} roll  per layer, [n, n] rollout codes (value = code / 255), or null
  * @property {Uint8Array} hidden  1 where a position is left out
  * @property {ArrayLike<number>} generated  1 where lens.generate produced the token
  * @property {boolean} causal
@@ -35,10 +36,12 @@ const { arr, strings } = require("../../ui/spec.js");
 
 /**
  * Read the spec's small parts synchronously (errors name the key), then inflate every layer.
+ * A live widget's spec may hold `null` for the layers it has not asked for (`missingOk`).
  * @param {import("../../model.js").Model} model
+ * @param {boolean} [missingOk]
  * @returns {{tokens: string[], n: number, layers: number[], heads: number[], records: any[], rollRecords: any[]|null, hidden: Uint8Array, generated: ArrayLike<number>}}
  */
-function readSpec(model) {
+function readSpec(model, missingOk) {
   const kind = model.get("kind");
   const tokens = strings(model, "tokens");
   const n = tokens.length;
@@ -51,6 +54,8 @@ function readSpec(model) {
     throw new Error(`${kind} spec: "weights" must hold one record per layer (${layers.length})`);
   }
   for (const rec of records) {
+    if (rec === null && missingOk) continue;
+    if (rec === null) throw new Error(`${kind} spec: "weights" holds only some layers (a live widget's page); save the static view (view.save_html) for every layer`);
     const want = [heads.length, n, n];
     if (!rec || !Array.isArray(rec.shape) || rec.dtype !== "uint8" || rec.shape.join() !== want.join()) {
       throw new Error(`${kind} spec: "weights" records must be uint8 [${want}], got ${rec && rec.dtype} [${rec && rec.shape}]`);
@@ -71,8 +76,8 @@ function readSpec(model) {
  * @returns {Promise<AttData>}
  */
 async function loadData(model, s) {
-  const codes = await Promise.all(s.records.map((r) => recordBytes(r)));
-  const roll = s.rollRecords ? await Promise.all(s.rollRecords.map((r) => recordBytes(r))) : null;
+  const codes = await Promise.all(s.records.map((r) => (r ? recordBytes(r) : null)));
+  const roll = s.rollRecords ? await Promise.all(s.rollRecords.map((r) => (r ? recordBytes(r) : null))) : null;
   const sb = Number(model.get("sentence_b_start"));
   return {
     n: s.n, L: s.layers.length, H: s.heads.length, layers: s.layers, heads: s.heads, codes,
@@ -80,6 +85,19 @@ async function loadData(model, s) {
     sb: Number.isInteger(sb) ? sb : -1, tokens: s.tokens, weighting: String(model.get("weighting") || "attention"),
     offset: Number(model.get("offset") || 0), total: Number(model.get("n_positions") || s.n),
   };
+}
+
+/**
+ * Slots of the layers mode `mode` needs that `d` lacks (a live page asks the kernel for them):
+ * heads and matrix draw layer `layer`, model and pair every layer.
+ * @param {AttData} d
+ * @param {string} mode
+ * @param {number} layer
+ * @returns {number[]}
+ */
+function missingLayers(d, mode, layer) {
+  const want = mode === "heads" || mode === "matrix" ? [layer] : d.layers.map((_, i) => i);
+  return want.filter((l) => !d.codes[l] || (d.roll && !d.roll[l]));
 }
 
 /**
@@ -211,4 +229,4 @@ function layerMatrix(d, l, active, rollout) {
   return out;
 }
 
-module.exports = { readSpec, loadData, rowCodes, value, massKeep, sentenceSets, pairSeries, layerMatrix, FILTERS };
+module.exports = { readSpec, loadData, missingLayers, rowCodes, value, massKeep, sentenceSets, pairSeries, layerMatrix, FILTERS };
