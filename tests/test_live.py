@@ -373,3 +373,67 @@ def test_live_attention_bad_layer_changes_nothing(llama, layers, match):
 def test_live_attention_refuses_a_non_bool_live(llama):
     with pytest.raises(TypeError, match="live must be True or False"):
         llama.attention(TEXT, live="yes")
+
+
+FAKE_WIDGET = """([spec, live]) => {
+  const listeners = {};
+  const state = {spec, live};
+  window.sent = [];
+  window.fake = {
+    get: (k) => state[k], send: (m) => window.sent.push(m),
+    on: (ev, cb) => { (listeners[ev] = listeners[ev] || []).push(cb); },
+    off: (ev, cb) => { listeners[ev] = (listeners[ev] || []).filter((f) => f !== cb); },
+    change(values) { Object.assign(state, values); for (const k of Object.keys(values)) for (const cb of listeners["change:" + k] || []) cb(); },
+  };
+  const el = document.createElement("div");
+  el.id = "w";
+  document.body.appendChild(el);
+  window.LMLens.live({model: window.fake, el});
+}"""
+
+
+def test_live_attention_page_asks_for_a_layer_and_draws_the_answer(llama, tmp_path):
+    """The real view in Chromium with a fake anywidget model: picking a layer the page lacks sends
+    ``slice``; the kernel's answer (the handler) is drawn, the view kept on the heads mode."""
+    from browser import chromium, open_page, skip_reason
+
+    if skip_reason():
+        pytest.skip(skip_reason())
+    w = llama.attention(TEXT, live=True)
+    path = tmp_path / "runtime.html"
+    w.save_html(path)  # a page that carries the runtime (and CSP: nothing is fetched)
+    blocks = w.spec["layers"]
+    with chromium() as ch, open_page(path, browser=ch) as (page, log):
+        page.evaluate(FAKE_WIDGET, [w.spec, w.live])
+        page.wait_for_selector("#w .lm-attention[data-lm-ready]", timeout=20_000)
+        assert page.evaluate("window.sent.length") == 0
+        page.select_option("#w .lm-att-layer", str(len(blocks) - 1))
+        sent = page.evaluate("window.sent")
+        assert [(m["action"], m["args"]) for m in sent] == [("slice", {"layers": [blocks[-1]]})]
+        # the view stays as drawn until the answer comes
+        assert page.input_value("#w .lm-att-layer") == "0"
+        reply = ask(w, "slice", **sent[0]["args"])
+        assert reply["ok"]
+        page.evaluate("(spec) => window.fake.change({spec})", w.spec)
+        page.wait_for_selector("#w .lm-live[data-lm-draws='2'] .lm-attention[data-lm-ready]", timeout=20_000)
+        assert page.input_value("#w .lm-att-layer") == str(len(blocks) - 1)
+        drawn = page.get_attribute("#w .lm-att-lines", "data-lm-drawn") or ""
+        assert drawn.startswith(f"{len(blocks) - 1}:")
+        # back to layer 0: received before, so nothing is asked
+        page.select_option("#w .lm-att-layer", "0")
+        assert page.evaluate("window.sent.length") == 1
+        page.screenshot(path=str(tmp_path / "live_attention.png"))
+        assert not log.errors and not log.requests
+
+
+def test_live_attention_saves_and_falls_back_to_every_layer(llama, tmp_path):
+    from lmlens.views import decode_array
+
+    static = llama.attention(TEXT)
+    w = static.live()
+    ask(w, "slice", layers=[static.spec["layers"][1]])
+    assert w.view.to_json() == static.to_json()
+    html = w.save_html(tmp_path / "a.html").read_text(encoding="utf-8")
+    assert html.count('"dtype"') == static.save_html(tmp_path / "b.html").read_text(encoding="utf-8").count('"dtype"')
+    assert '"weights": [null' not in html and "null, null" not in w.to_html()
+    assert decode_array(static.spec["weights"][1]).shape[0] == static.result.n_heads

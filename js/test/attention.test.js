@@ -12,7 +12,7 @@ const D = require("../src/views/attention/data.js");
 const P = require("../src/views/attention/paint.js");
 const color = require("../src/color.js");
 const { niceTop } = require("../src/views/attention/pair.js");
-const { formatter } = require("../src/views/attention.js");
+const { formatter, keepRecords } = require("../src/views/attention.js");
 
 /** An AttData of L layers, H heads, n positions from values [L][H][n][n] (codes = round(v × 255)). */
 function data(vals, extra = {}) {
@@ -188,4 +188,32 @@ test("pair chart axis tops and value formats", () => {
   const norm = formatter("norm");
   assert.equal(norm(3.14159), "3.14");
   assert.equal(norm(0.3, true), "30%"); // the rollout stays a share
+});
+
+test("live: the layers a mode lacks (heads and matrix one, model and pair all; rollout too)", () => {
+  const d = data([[[[1]]], [[[1]]], [[[1]]]]);
+  d.codes[1] = null;
+  assert.deepEqual(D.missingLayers(d, "heads", 0), []);
+  assert.deepEqual(D.missingLayers(d, "matrix", 1), [1]);
+  assert.deepEqual(D.missingLayers(d, "model", 0), [1]);
+  assert.deepEqual(D.missingLayers(d, "pair", 2), [1]);
+  d.roll = [new Uint8Array(1), new Uint8Array(1), null];
+  assert.deepEqual(D.missingLayers(d, "heads", 2), [2]);
+});
+
+test("live: a spec with null layers is read only in a live widget; records received are kept", () => {
+  const rec = { dtype: "uint8", shape: [1, 1, 1], b64: "AA==", scale: 1 / 255, offset: 0 };
+  const spec = { kind: "attention", tokens: ["a"], layers: [3, 5], heads: [0], weights: [rec, null], rollout: null, hidden: { dtype: "uint8", shape: [1], b64: "AA==" } };
+  const ui = {};
+  const model = { get: (k) => (k in ui ? ui[k] : spec[k]), set: (k, v) => { ui[k] = v; } };
+  assert.throws(() => D.readSpec(model), /holds only some layers.*save the static view/);
+  const s1 = D.readSpec(model, true);
+  keepRecords(model, s1);
+  assert.deepEqual(s1.records, [rec, null]);
+  // the kernel's answer holds layer 5 only: layer 3 comes from what was kept
+  const rec5 = { ...rec, b64: "AQ==" };
+  spec.weights = [null, rec5];
+  const s2 = D.readSpec(model, true);
+  keepRecords(model, s2);
+  assert.deepEqual(s2.records, [rec, rec5]);
 });

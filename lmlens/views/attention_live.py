@@ -41,7 +41,8 @@ def check_blocks(layers: Any, shown: Sequence[int]) -> list[int]:
 
 def sliced(view: View, layers: Sequence[int]) -> View:
     """``view`` (a full attention view) with only the records of blocks ``layers``; the other
-    entries of ``weights`` (and ``rollout``) are ``None``."""
+    entries of ``weights`` (and ``rollout``) are ``None``. Its HTML (``save_html``, the widget's
+    ``text/html`` fallback) is still the whole ``view``."""
     spec = view.spec
     if spec.get("kind") != "attention":
         raise ValueError(f"sliced: an attention view is needed, got {spec.get('kind')!r}")
@@ -50,7 +51,7 @@ def sliced(view: View, layers: Sequence[int]) -> View:
     out["weights"] = [rec if i in keep else None for i, rec in enumerate(spec["weights"])]
     if spec.get("rollout") is not None:
         out["rollout"] = [rec if i in keep else None for i, rec in enumerate(spec["rollout"])]
-    return view.with_spec(out)
+    return view.with_spec(out, partial=True)
 
 
 def first_slice(view: View) -> View:

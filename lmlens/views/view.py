@@ -83,6 +83,7 @@ class View:
         self._fallback = dict(fallback or {})
         self._max_bytes = check_max_bytes(max_bytes)
         self._live_actions: LiveActions | None = None
+        self._whole: View | None = None  # set on a partial view (with_spec(..., partial=True))
 
     # ---- data ---------------------------------------------------------------------------
     @property
@@ -105,10 +106,11 @@ class View:
         """The size budget of this view's HTML."""
         return self._max_bytes
 
-    def with_spec(self, spec: Mapping[str, Any]) -> View:
+    def with_spec(self, spec: Mapping[str, Any], *, partial: bool = False) -> View:
         """A copy of this view (same class, result, fallback, budget, live actions) showing
-        ``spec`` instead, e.g. the attention spec with only some layers' records
-        (``views/attention_live.py``).
+        ``spec`` instead. ``partial=True``: ``spec`` is part of this view (a live widget's page
+        that asks the kernel for the rest, e.g. the attention spec with only some layers' records,
+        ``views/attention_live.py``); its HTML, JSON and saved files stay the whole view.
 
         >>> View({"kind": "predictions", "version": 1}).with_spec({"kind": "predictions", "version": 1}).kind
         'predictions'
@@ -118,6 +120,7 @@ class View:
         check_spec(spec)
         out = copy.copy(self)
         out._spec = spec
+        out._whole = (self._whole or self) if partial else None
         return out
 
     def with_notice(self, text: str) -> View:
@@ -161,6 +164,8 @@ class View:
 
     # ---- HTML ---------------------------------------------------------------------------
     def _fragment(self, *, runtime: bool = True, check: bool = True) -> str:
+        if self._whole is not None:
+            return self._whole._fragment(runtime=runtime, check=check)
         html = render_fragment(self._spec, self._fallback, runtime=runtime)
         if check:
             check_size(len(html.encode("utf-8")), self._max_bytes, self.kind)
@@ -176,6 +181,8 @@ class View:
         Each call uses a fresh root id, so the same view can appear twice on one page.
         Raises ``ViewTooLargeError`` when over ``max_bytes``.
         """
+        if self._whole is not None:
+            return self._whole.to_html(full_page=full_page)
         if full_page:
             return render_page([self.section()], title=str(self._spec.get("title") or "lmlens"),
                                heading=False)
@@ -185,6 +192,8 @@ class View:
         """This view as one section of a page (``render_page``): its fragment without the
         runtime (the page inlines it once), checked against ``max_bytes``. ``title`` is dropped
         when the view shows the same title itself."""
+        if self._whole is not None:
+            return self._whole.section(title)
         html = self._fragment(runtime=False, check=False)
         check_size(len(html.encode("utf-8")), self._max_bytes, self.kind)
         if title == self._spec.get("title"):
@@ -199,8 +208,8 @@ class View:
         return write_text(path, self.to_html(full_page=True))
 
     def to_json(self) -> str:
-        """The spec as JSON text."""
-        return json.dumps(self._spec, **_JSON_KWARGS)
+        """The spec as JSON text (a partial view's: the whole view's)."""
+        return json.dumps((self._whole or self)._spec, **_JSON_KWARGS)
 
     def save(self, path: str | Path) -> Path:
         """Save as ``.html``/``.htm`` (standalone page) or ``.json`` (the spec), by extension."""

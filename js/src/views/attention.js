@@ -232,4 +232,4 @@ function keepRecords(model, spec) {
   model.set("att_records", { key, byBlock: got });
 }
 
-module.exports = { render, VERSION, formatter };
+module.exports = { render, VERSION, formatter, keepRecords };

@@ -81,7 +81,7 @@ async function loadData(model, s) {
   const sb = Number(model.get("sentence_b_start"));
   return {
     n: s.n, L: s.layers.length, H: s.heads.length, layers: s.layers, heads: s.heads, codes,
-    scales: s.records.map((r) => Number(r.scale)), roll, hidden: s.hidden, generated: s.generated, causal: !!model.get("causal"),
+    scales: s.records.map((r) => (r ? Number(r.scale) : 0)), roll, hidden: s.hidden, generated: s.generated, causal: !!model.get("causal"),
     sb: Number.isInteger(sb) ? sb : -1, tokens: s.tokens, weighting: String(model.get("weighting") || "attention"),
     offset: Number(model.get("offset") || 0), total: Number(model.get("n_positions") || s.n),
   };
