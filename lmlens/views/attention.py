@@ -14,8 +14,8 @@ between them, ``view=`` picks the first):
 - ``"pair"``: two token positions (a repeated word is two positions); the attention from one to
   the other in every layer: a dot per head and the head mean (and the rollout).
 
-Data travel as one record per layer (so a live widget could send one layer at a time): uint8
-codes of what the result's ``weights`` hold, zlib-compressed (``codec: "deflate"``), with the
+Data travel as one record per layer (a live widget sends one at a time, ``attention_live.py``):
+uint8 codes of what the result's ``weights`` hold, zlib-compressed (``codec: "deflate"``), with the
 layer's ``scale`` (value = code × scale: 1/255 for attention, the layer's largest norm / 255 for
 ``weighting="norm"``). Over ``max_bytes`` the view keeps the first tokens that fit (or a window
 around the pair's query) and says so.

@@ -136,8 +136,8 @@ class LiveActions:
     the ``controls`` drawn above it (their values go to ``"run"``), and ``info`` (per action,
     JSON the view needs, e.g. ``{"attribute": {"positions": [...]}}``).
 
-    One entry per action: the attention view's slices would be
-    ``LiveActions({"slice": fetch}, info={"slice": {...}})``, the neuron factors' re-fit
+    One entry per action: the attention view's layers on demand are
+    ``LiveActions({"slice": fetch}, info={"slice": {"layers": [...]}}, start=first_slice)``, the neuron factors' re-fit
     ``LiveActions({"run": refit}, controls=[Control.integer("n_factors", 8, 1, 64),
     Control.range("layers", labels)])``.
     """
