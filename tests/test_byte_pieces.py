@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import chromium, open_page, skip_reason
+from browser import chromium, grid_point, open_page, skip_reason
 from tiny import tiny_lens
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
@@ -166,11 +166,14 @@ def test_views_draw_each_character_once_and_chips_show_bytes(lens, tmp_path):
                 assert strip.locator(".lm-tok.lm-active, .lm-tok.lm-locked").count() <= 1
                 assert not log.errors and not log.requests, (name, log.errors, log.requests)
                 page.screenshot(path=f"/tmp/ja_shots/bytes_{name}.png", full_page=True)
-        # the logit-lens grid has no strip: its column labels read as chip labels
+        # the logit-lens grid (a canvas) has no strip: hovering a byte token's column names it by
+        # its chip label in the detail panel
         path = tmp_path / "rankings.html"
         lens.rankings(TEXT).save_html(path)
+        p = trace.labels.index(first_label)
         with open_page(path, browser=b) as (page, log):
-            page.wait_for_selector(".lm-view .lm-rk-tok")
-            cols = page.locator(".lm-view .lm-rk-tok").evaluate_all("els => els.map(e => e.textContent)")
-            assert first_label in cols and "∅" not in cols
+            page.mouse.move(*grid_point(page, ".lm-rk-grid", 0, p))
+            detail = page.locator(".lm-detail")
+            assert detail.get_attribute("data-lm-position") == str(p)
+            assert first_label in detail.text_content() and "∅" not in detail.text_content()
             assert not log.errors and not log.requests

@@ -204,17 +204,17 @@ def test_views_and_live_widgets_in_a_real_front_end(app, browser, tmp_path):
             # ---- live rankings: new text and a layer range, re-run in the kernel -------------
             rank_cell = LIVE_RANK + 1  # after the inserted check cell
             live_r = cell(page, rank_cell).locator('.lmlens-live[data-lmlens-kind="rankings"]')
-            live_r.locator(".lm-rk-grid").wait_for(timeout=60_000)
-            assert live_r.locator(".lm-rk-lab:not(.lm-rk-axis)").count() == 3  # embed, 0, 1
+            live_r.locator(".lm-rk-grid[data-lm-left]").wait_for(state="attached", timeout=60_000)
+            assert live_r.locator(".lm-rk-grid").get_attribute("data-lm-rows") == "3"  # embed, 0, 1
             live_r.locator("textarea").fill("Hello world, hello")
             live_r.locator('select[aria-label="layers: from"]').select_option(label="0")
             live_r.locator(".lm-run").click()
             wait_live(page, rank_cell, "v.getAttribute('data-lm-replies') === '1'")
             got = kernel_json(page, "print(json.dumps({'tokens': list(lens.trace('Hello world, hello').tokens)}))",
                               rank_cell + 1)
-            bottoms = live_r.locator(".lm-rk-tok.lm-rk-bottom").all_inner_texts()
-            assert len(bottoms) == len(got["tokens"])
-            assert live_r.locator(".lm-rk-lab:not(.lm-rk-axis)").all_inner_texts() == ["1", "0"]
+            # the canvas grid: one column per token of the new text, rows = blocks 0 and 1
+            assert live_r.locator(".lm-rk-grid").get_attribute("data-lm-cols") == str(len(got["tokens"]))
+            assert live_r.locator(".lm-rk-grid").get_attribute("data-lm-rows") == "2"
             assert live_r.locator("textarea").input_value() == "Hello world, hello"
             shot(page, f"{app}-live-rankings", live_r)
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from browser import SETTLED, assert_mounted, chromium, open_page, skip_reason
+from browser import SETTLED, assert_mounted, chromium, grid_point, open_page, skip_reason
 from rinna_folder import rinna_folder
 from tiny import CORPUS, tiny_lens
 
@@ -384,7 +384,14 @@ def test_logit_lens_exported_notebook_in_chromium(executed, browser, tmp_path):
     page_path = export_html(nb, tmp_path / "01_logit_lens.html")
     with views_mounted(browser, page_path, LOGIT_LENS_KINDS) as page:
         rankings = page.locator('.lmlens-root[data-lmlens-kind="rankings"]')
-        assert rankings.locator(".lm-rk-bottom.lm-rk-gen").count() == 6  # max_new_tokens=6
+        grid = '.lmlens-root[data-lmlens-kind="rankings"] .lm-rk-grid'
+        n = int(page.locator(grid).get_attribute("data-lm-cols"))
+        detail = rankings.locator(".lm-detail-title")
+        generated = []
+        for p in range(n):  # the canvas grid names a generated position in its detail title
+            page.mouse.move(*grid_point(page, grid, 0, p))
+            generated.append("(generated)" in detail.text_content())
+        assert generated == [False] * (n - 6) + [True] * 6  # max_new_tokens=6
         assert rankings.locator(".lm-gen-key").is_visible()
 
 

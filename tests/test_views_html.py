@@ -39,7 +39,9 @@ def test_runtime_is_inlinable():
 
 def test_each_output_inlines_only_the_modules_it_draws_with():
     js = _html.runtime_js(["predictions"])
-    assert len(js.encode()) < 40_000, "the runtime is inlined into every output: keep it small"
+    # 45 kB: the live wrapper (live.js, ui/controls.js, ~8 kB) and byte-piece labels joined the
+    # shared core after the 40 kB budget was set; a view's own modules must not grow it further
+    assert len(js.encode()) < 45_000, "the runtime is inlined into every output: keep it small"
     paths = [m["path"] for m in _html.js_modules(["predictions"])]
     assert "index.js" in paths and "views/predictions.js" in paths and "decode.js" in paths
     assert not any(p.startswith("views/") and p != "views/predictions.js" for p in paths)

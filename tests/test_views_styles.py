@@ -68,9 +68,9 @@ def test_view_css_carries_the_modules_of_the_kind_shell_first_view_last():
         assert all(s.startswith("#r1") for s in sel), sel
     assert css.startswith("#r1{margin: 6px 0;}")  # the shell's first rule
     assert ".lm-tok" in css and ".lm-topk" in css and ".lm-legend" in css
-    assert ".lm-rk-grid" not in css and ".lm-wt-chart" not in css and ".lm-heatmap" not in css
+    assert ".lm-rk-line" not in css and ".lm-grid" not in css and ".lm-wt-chart" not in css and ".lm-heatmap" not in css
     rk = _html.view_css(["rankings"], ".lmlens-widget")
-    assert rk.index(".lm-view{--lm-fg") < rk.index(".lm-seg{") < rk.index(".lm-rk-grid{")
+    assert rk.index(".lm-view{--lm-fg") < rk.index(".lm-seg{") < rk.index(".lm-rk-line{")
     assert ".lm-tok{" not in rk  # the rankings view has no token strip
     every = set(_html.view_css(None, "#all").split("}"))
     for kind in KINDS:  # each output's rules are a subset of the whole runtime's
