@@ -34,6 +34,16 @@ def check_position(position: object, n: int, name: str = "position") -> int:
     return int(position) % n
 
 
+def answer_position_for(answer_position: object, n: int, kind: str) -> int:
+    """Where the answer is read: ``answer_position`` checked as a position, or, when None, the
+    last position of a causal LM (a masked LM has to be told where its mask is)."""
+    if answer_position is None:
+        if kind != "causal":
+            raise ValueError("answer_position: a masked LM needs the position of the mask to read")
+        answer_position = n - 1
+    return check_position(answer_position, n, "answer_position")
+
+
 def check_topk(topk: object, d_vocab: int | None = None) -> int:
     """``topk`` as a positive int, at most the vocabulary size."""
     if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:

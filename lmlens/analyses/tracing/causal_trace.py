@@ -31,7 +31,7 @@ from ...capture import attention_for, inference_mode, record
 from ...capture.batch import Progress
 from ...capture.patch import PATCHABLE
 from ...capture.points import require
-from ..checks import check_int, check_position, check_topk
+from ..checks import answer_position_for, check_int, check_position, check_topk
 from ..logit_lens import decode_layers
 from .engine import (
     DEFAULT_BATCH_BYTES,
@@ -134,11 +134,7 @@ def causal_trace(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     causal = anatomy.kind == "causal"
-    if answer_position is None:
-        if not causal:
-            raise ValueError("answer_position: a masked LM needs the position of the mask to read")
-        answer_position = n - 1
-    answer = check_position(answer_position, n, "answer_position")
+    answer = answer_position_for(answer_position, n, anatomy.kind)
     sub = sorted({check_position(int(p), n, "subject") for p in subject})
     if not sub:
         raise ValueError("subject must name at least one position to corrupt")

@@ -19,7 +19,7 @@ from ... import names as N
 from ...anatomy import Anatomy
 from ...capture import attention_for, inference_mode, record
 from ...capture.patch import PATCHABLE
-from ..checks import check_int, check_position, check_topk
+from ..checks import answer_position_for, check_int, check_position, check_topk
 from .engine import Base, Cell, base_run, forward_answer, run_patches
 from .noise import noise_std, noise_values
 from .result import SITE_KEYS, PatchResult
@@ -83,11 +83,7 @@ def patch(
     if not pos:
         raise ValueError("position must name at least one position (or be None for all)")
     causal = anatomy.kind == "causal"
-    if answer_position is None:
-        if not causal:
-            raise ValueError("answer_position: a masked LM needs the position of the mask to read")
-        answer_position = n - 1
-    answer = check_position(answer_position, n, "answer_position")
+    answer = answer_position_for(answer_position, n, anatomy.kind)
     topk = check_topk(topk)
     if corrupted_ids is not None:
         corrupt = _as_ids(corrupted_ids, "corrupted")

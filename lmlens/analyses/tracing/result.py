@@ -19,25 +19,6 @@ from ..result import Result
 SITE_KEYS = {"resid": "resid_post", "mlp": "mlp.out", "attn": "attn.out"}
 
 
-def _expect(obj: Result, name: str, shape: tuple[int, ...], kinds: str) -> None:
-    a = getattr(obj, name)
-    if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
-    if a.dtype.kind not in kinds:
-        raise ValueError(f"{name} must have dtype kind {kinds!r}, got {a.dtype}")
-
-
-def _expect_strings(obj: Result, *id_fields: str) -> None:
-    ids: set[int] = set()
-    for f in id_fields:
-        ids.update(np.unique(getattr(obj, f)).tolist())
-    missing = sorted(i for i in ids if i not in obj.strings)
-    if missing:
-        raise ValueError(f"strings lacks display strings for ids {missing[:5]}")
-
-
 def _prob(name: str, p: float) -> None:
     if not (isinstance(p, (float, int)) and 0.0 <= float(p) <= 1.0 + 1e-5):
         raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
@@ -45,8 +26,8 @@ def _prob(name: str, p: float) -> None:
 
 def _text(obj: Result) -> int:
     n = len(obj.tokens)
-    _expect(obj, "input_ids", (n,), "iu")
-    _expect(obj, "generated", (n,), "b")
+    obj.expect("input_ids", (n,), "iu")
+    obj.expect("generated", (n,), "b")
     if not 0 <= obj.answer_position < n:
         raise ValueError(f"answer_position must lie in [0, {n}), got {obj.answer_position}")
     if obj.target_id not in obj.strings:
@@ -118,7 +99,7 @@ class CausalTraceResult(Result):
         if self.scores.ndim != 3:
             raise ValueError(f"scores must be (n_sites, n_layers, n_positions), got {self.scores.shape}")
         S, L = self.scores.shape[:2]
-        _expect(self, "scores", (S, L, n), "f")
+        self.expect("scores", (S, L, n), "f")
         if len(self.sites) != S or len(self.points) != S:
             raise ValueError(f"sites and points must name the {S} sites of scores")
         _prob("clean_prob", self.clean_prob)
@@ -132,11 +113,11 @@ class CausalTraceResult(Result):
             raise ValueError(f"subject_positions must be a non-empty 1-D array of positions in [0, {n})")
         if self.lens_top_ids.ndim != 3:
             raise ValueError(f"lens_top_ids must be (n_layers, n_positions, k), got {self.lens_top_ids.shape}")
-        _expect(self, "lens_top_ids", (L, n, self.lens_top_ids.shape[2]), "iu")
-        _expect(self, "lens_top_probs", self.lens_top_ids.shape, "f")
-        _expect(self, "lens_target_ranks", (L, n), "iu")
-        _expect(self, "lens_target_probs", (L, n), "f")
-        _expect_strings(self, "lens_top_ids")
+        self.expect("lens_top_ids", (L, n, self.lens_top_ids.shape[2]), "iu")
+        self.expect("lens_top_probs", self.lens_top_ids.shape, "f")
+        self.expect("lens_target_ranks", (L, n), "iu")
+        self.expect("lens_target_probs", (L, n), "f")
+        self.expect_strings("lens_top_ids")
 
     @property
     def n_sites(self) -> int:
@@ -219,15 +200,15 @@ class PatchResult(Result):
 
     def check(self) -> None:
         n = _text(self)
-        _expect(self, "clean_ids", (n,), "iu")
+        self.expect("clean_ids", (n,), "iu")
         for name in ("clean_prob", "corrupted_prob", "patched_prob"):
             _prob(name, getattr(self, name))
         if self.top_ids.ndim != 1:
             raise ValueError(f"top_ids must be (k,), got {self.top_ids.shape}")
-        _expect(self, "top_probs", self.top_ids.shape, "f")
+        self.expect("top_probs", self.top_ids.shape, "f")
         if not self.positions or min(self.positions) < 0 or max(self.positions) >= n:
             raise ValueError(f"positions must lie in [0, {n}), got {self.positions}")
-        _expect_strings(self, "top_ids")
+        self.expect_strings("top_ids")
 
     @property
     def restored(self) -> float:
