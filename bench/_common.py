@@ -1,11 +1,13 @@
-"""Shared bench helpers: interleaved timing (min of rounds) and peak-RSS sampling."""
+"""Shared bench helpers: interleaved timing (min of rounds), peak-RSS sampling, and fresh offline
+Chromium pages for load-time measurements."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 PASSAGE = (
     "The history of the city begins with a small settlement on the river, where traders met to "
@@ -73,3 +75,46 @@ def peak_extra_rss(fn: Callable[[], object], interval: float = 0.0005,
         stop.set()
         th.join()
     return out, max(0, peak[0] - base)
+
+
+def wait_until(page, expression: str, timeout: float = 60.0) -> None:
+    """Poll ``expression`` in the page (``wait_for_function`` evaluates strings, which the view's
+    Content-Security-Policy forbids); the times themselves are taken inside the page."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > end:
+            raise TimeoutError(f"timed out waiting for {expression}")
+        time.sleep(0.01)
+
+
+def offline_pages(path: Path, runs: int, init_script: str, viewport: dict | None = None) -> Iterator[tuple[int, object]]:
+    """``runs + 1`` fresh offline Chromium pages on ``path`` (the first warms the browser: drop
+    its timings), each with ``init_script`` added, every other request aborted, navigated and
+    loaded; yields ``(i, page)`` and raises if the page threw. Needs tests/ on ``sys.path``.
+
+        for i, page in offline_pages(html, 5, OBSERVER):
+            times.append(page.evaluate("window.__lmRendered"))
+    """
+    from browser import CHROMIUM_ARGS, chromium_path
+    from playwright.sync_api import sync_playwright
+
+    url = Path(path).resolve().as_uri()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            for i in range(runs + 1):
+                ctx = b.new_context(offline=True, viewport=viewport or {"width": 1280, "height": 720})
+                try:
+                    page = ctx.new_page()
+                    errors: list[str] = []
+                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                    page.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
+                    page.add_init_script(init_script)
+                    page.goto(url, wait_until="load")
+                    yield i, page
+                    if errors:
+                        raise RuntimeError(f"page errors: {errors}")
+                finally:
+                    ctx.close()
+        finally:
+            b.close()

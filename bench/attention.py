@@ -86,48 +86,22 @@ HOVER = """() => {
 }"""
 
 
-def wait_until(page, expression: str, timeout: float = 60.0) -> None:
-    """Poll ``expression`` in the page (``wait_for_function`` evaluates strings, which the view's
-    Content-Security-Policy forbids); the times themselves are taken inside the page."""
-    end = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > end:
-            raise TimeoutError(f"timed out waiting for {expression}")
-        time.sleep(0.01)
-
-
 def chromium_times(path: Path, hover: bool) -> tuple[float, float, list[float] | None]:
     """Median ms from navigation start to the view's first drawing and to its complete drawing
     (the head view draws every line of a long text in slices), over RUNS fresh pages, and (head
     view) the median / worst hover redraw and the median first slice of a full redraw in ms."""
-    from browser import CHROMIUM_ARGS, chromium_path
-    from playwright.sync_api import sync_playwright
+    from _common import offline_pages, wait_until
 
-    url = path.resolve().as_uri()
     rendered: list[float] = []
     complete: list[float] = []
     redraw = None
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            for i in range(RUNS + 1):  # the first load warms the browser; dropped
-                ctx = b.new_context(offline=True, viewport={"width": 1100, "height": 900})
-                page = ctx.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                page.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
-                page.add_init_script(OBSERVER)
-                page.goto(url, wait_until="load")
-                wait_until(page, "window.__lmComplete !== undefined")
-                rendered.append(page.evaluate("window.__lmRendered"))
-                complete.append(page.evaluate("window.__lmComplete"))
-                if hover and i == RUNS:
-                    redraw = page.evaluate(HOVER)
-                if errors:
-                    raise RuntimeError(f"page errors: {errors}")
-                ctx.close()
-        finally:
-            b.close()
+    for i, page in offline_pages(path, RUNS, OBSERVER, {"width": 1100, "height": 900}):
+        wait_until(page, "window.__lmComplete !== undefined")
+        rendered.append(page.evaluate("window.__lmRendered"))
+        complete.append(page.evaluate("window.__lmComplete"))
+        if hover and i == RUNS:
+            redraw = page.evaluate(HOVER)
+    # the first load warms the browser: dropped
     return statistics.median(rendered[1:]), statistics.median(complete[1:]), redraw
 
 

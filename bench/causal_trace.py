@@ -165,29 +165,13 @@ def trace_bench(lens, stride: int) -> None:
 
 
 def chromium_ms(path: Path) -> float:
-    from browser import CHROMIUM_ARGS, chromium_path
-    from playwright.sync_api import sync_playwright
+    from _common import offline_pages, wait_until
 
-    url = path.resolve().as_uri()
     times = []
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            for _ in range(RUNS + 1):  # the first load warms the browser; dropped
-                ctx = b.new_context(offline=True, viewport={"width": 1200, "height": 900})
-                page = ctx.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                page.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
-                page.add_init_script(OBSERVER)
-                page.goto(url, wait_until="load")
-                page.wait_for_function("window.__lmRendered !== undefined", timeout=60_000)
-                times.append(page.evaluate("window.__lmRendered"))
-                assert not errors, errors
-                ctx.close()
-        finally:
-            b.close()
-    return statistics.median(times[1:])
+    for _, page in offline_pages(path, RUNS, OBSERVER, {"width": 1200, "height": 900}):
+        wait_until(page, "window.__lmRendered !== undefined", timeout=60)
+        times.append(page.evaluate("window.__lmRendered"))
+    return statistics.median(times[1:])  # the first load warms the browser
 
 
 def views_bench(lens) -> None:

@@ -59,27 +59,14 @@ def token_ids(lens, n: int) -> list[int]:
 
 def chromium_times(path: Path) -> tuple[float, float]:
     """Median (rendered, load event) in ms from navigation start, over RUNS fresh pages."""
-    from browser import CHROMIUM_ARGS, chromium_path
-    from playwright.sync_api import sync_playwright
+    from _common import offline_pages, wait_until
 
-    url = path.resolve().as_uri()
     rendered, loaded = [], []
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            for _ in range(RUNS + 1):  # the first load warms the browser; dropped
-                ctx = b.new_context(offline=True)
-                page = ctx.new_page()
-                page.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
-                page.add_init_script(OBSERVER)
-                page.goto(url, wait_until="load")
-                page.wait_for_function("window.__lmRendered !== undefined", timeout=30_000)
-                rendered.append(page.evaluate("window.__lmRendered"))
-                loaded.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
-                ctx.close()
-        finally:
-            b.close()
-    return statistics.median(rendered[1:]), statistics.median(loaded[1:])
+    for _, page in offline_pages(path, RUNS, OBSERVER):
+        wait_until(page, "window.__lmRendered !== undefined", timeout=30)
+        rendered.append(page.evaluate("window.__lmRendered"))
+        loaded.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
+    return statistics.median(rendered[1:]), statistics.median(loaded[1:])  # first load: warm-up
 
 
 def main() -> int:
