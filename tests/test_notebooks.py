@@ -7,6 +7,8 @@ error and no network request.
 - ``00_quickstart``: every view in order on the embedded SmolLM2 (slow), and its tiny random GPT-2
   branch (fast);
 - ``01_logit_lens``: the real embedded SmolLM2 (slow);
+- ``02_encoder_attention_features``: the real embedded MiniLM (BERT encoder; small, seconds);
+- ``03_knowledge_probe``: the real embedded SmolLM2 (slow);
 - ``colab_japanese_rinna``: needs the hub, so it runs with a tiny folder in rinna's exact tokenizer
   layout (tests/rinna_folder.py: T5Tokenizer over sentencepiece, GPT-2 weights) in place of
   ``rinna/japanese-gpt2-medium``.
@@ -88,6 +90,13 @@ def spec_of(html: str) -> dict:
     m = re.search(r'<script type="application/json" class="lmlens-spec">(.*?)</script>', html, re.S)
     assert m, "no lmlens-spec script in the output"
     return json.loads(m.group(1))
+
+
+def spec_hidden(spec: dict) -> list[bool]:
+    """An attention spec's ``hidden`` mask (a base64 uint8 record) as booleans."""
+    from lmlens.views import decode_array
+
+    return [bool(b) for b in decode_array(spec["hidden"]).tolist()]
 
 
 def export_html(nb, path: Path) -> Path:
@@ -223,11 +232,20 @@ def test_colab_notebook_installs_only_on_colab_and_speaks_japanese():
 def _install_cell(nb) -> tuple[str, str]:
     """``(LMLENS_SOURCE's value, the pip command line)`` of the Colab notebook's install cell."""
     cell = next(c.source for c in nb.cells if c.cell_type == "code" and "pip install" in c.source)
-    tree = ast.parse(python_source(cell))
-    source = next(n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                  and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["LMLENS_SOURCE"])
+    names = _install_variables(cell)
     command = next(line.strip()[1:] for line in cell.splitlines() if line.strip().startswith("!"))
-    return source, command
+    return names["LMLENS_SOURCE"], command
+
+
+def _install_variables(cell: str) -> dict[str, str]:
+    """The string variables the install cell assigns (``LMLENS_REPOSITORY``, ``LMLENS_SOURCE``),
+    each evaluated over the ones before it (an f-string may use them); nothing else runs."""
+    names: dict[str, str] = {}
+    for node in ast.parse(python_source(cell)).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.JoinedStr)):
+            (target,) = node.targets
+            names[target.id] = eval(compile(ast.Expression(node.value), "install", "eval"), {}, dict(names))
+    return names
 
 
 def test_colab_badge_opens_this_notebook():
@@ -237,6 +255,24 @@ def test_colab_badge_opens_this_notebook():
                   r"\((https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(.+?))\)", first)
     assert m, "the first cell starts with the Open in Colab badge"
     assert m.group(3) == "notebooks/colab_japanese_rinna.ipynb"
+
+
+def test_colab_repository_placeholder_is_one_named_variable_with_a_note():
+    """No repository URL is known: the badge and ``LMLENS_REPOSITORY`` hold the same
+    ``github.com/OWNER/lmlens``, ``LMLENS_SOURCE`` is built from that variable, and a note at the
+    top (and the README's notebook section) says to replace ``OWNER``."""
+    nb = read("colab_japanese_rinna")
+    first = nb.cells[0].source
+    badge = re.search(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/", first).group(1)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and "pip install" in c.source)
+    names = _install_variables(cell)
+    assert names["LMLENS_REPOSITORY"] == f"https://github.com/{badge}" == "https://github.com/OWNER/lmlens"
+    assert names["LMLENS_SOURCE"] == f"git+{names['LMLENS_REPOSITORY']}.git"
+    assert 'f"git+{LMLENS_REPOSITORY}.git"' in cell  # one place to edit, not two URLs
+    note = first.split("\n\n")[1]
+    assert "OWNER" in note and "LMLENS_REPOSITORY" in note and "replace" in note
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"`OWNER`[^\n]*\n?[^\n]*LMLENS_REPOSITORY", readme), "README names the placeholder"
 
 
 def test_colab_install_cell_installs_lmlens_from_a_wheel(tmp_path):
@@ -348,14 +384,18 @@ def test_quickstart_exported_notebook_in_chromium(executed, browser, tmp_path):
 
 # ---- 01_logit_lens (real SmolLM2) ------------------------------------------------------------
 
-def needs_smollm2() -> None:
-    """Skip unless the embedded SmolLM2 package is installed (found without importing it)."""
+def needs_embedded(name: str) -> None:
+    """Skip unless the embedded model's package is installed (found without importing it)."""
     from lmlens.loading.embedded import package_dir
 
     try:
-        package_dir("smollm2")
+        package_dir(name)
     except ModuleNotFoundError as e:
         pytest.skip(str(e))
+
+
+def needs_smollm2() -> None:
+    needs_embedded("smollm2")
 
 
 LOGIT_LENS_KINDS = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution"]
@@ -410,7 +450,7 @@ def _use_tiny_rinna(nb, folder: Path) -> None:
 
 
 RINNA_KINDS = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
-               "neuron_factors"]
+               "neuron_factors", "attention", "attention"]
 #: the attribution cell's text cut into morphemes by hand (unidic short units)
 RINNA_WORDS = "吾輩|は|猫|で|ある|。|名前|は|まだ|無い|。"
 
@@ -448,10 +488,22 @@ def test_colab_notebook_runs_on_a_tiny_rinna_like_model(executed):
     nf = [t.strip() for t in spec_of(htmls[5])["tokens"]]  # neuron factors over Japanese words
     assert "".join(nf).startswith(RINNA_WORDS.replace("|", ""))
     assert {"吾輩", "名前", "無い"} <= set(nf), nf
+    # attention: the head view of the attribution's sentence; the pair plot from the second 東京
+    # to the first, value-weighted, the first token (the sink) hidden
+    heads, pair = spec_of(htmls[6]), spec_of(htmls[7])
+    assert heads["mode"] == "heads" and "".join(heads["tokens"]).strip() == RINNA_WORDS.replace("|", "")
+    assert pair["mode"] == "pair" and pair["weighting"] == "norm"
+    text = "日本の首都は東京です。東京は大きな都市です。"
+    offs = [len("".join(pair["tokens"][:i])) for i in range(len(pair["tokens"]) + 1)]
+    lead = len(pair["tokens"][0]) - len(pair["tokens"][0].lstrip(" ▁"))
+    want = [text.find("東京", text.find("東京") + 1), text.find("東京")]  # character offsets, by hand
+    assert [offs[p] - lead for p in pair["pair"]] == want, (pair["tokens"], pair["pair"])
+    assert spec_hidden(pair)[0] and not any(spec_hidden(pair)[1:])
     for f in ("rinna_rankings.html", "rinna_views.html"):
         assert (folder / f).stat().st_size > 10_000
-    for f in ("rinna_rankings.png", "rinna_neuron_factors.png"):
+    for f in ("rinna_rankings.png", "rinna_neuron_factors.png", "rinna_attention_pair.png"):
         assert (folder / f).stat().st_size > 1_000
+    assert (folder / "rinna_views.html").read_text(encoding="utf-8").count('data-lmlens-kind="attention"') == 1
 
 
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -470,3 +522,116 @@ def test_colab_exported_notebook_in_chromium(executed, browser, tmp_path):
     page_path = export_html(nb, tmp_path / "colab_japanese_rinna.html")
     with views_mounted(browser, page_path, RINNA_KINDS) as page:
         assert "吾" in page.locator('.lmlens-root[data-lmlens-kind="predictions"] .lmlens-mount').inner_text()
+
+
+# ---- 02_encoder_attention_features (real MiniLM) ----------------------------------------------
+
+ENCODER_KINDS = ["attention", "attention", "attention", "attention", "embedding_similarity"]
+
+
+def _assigned(nb, name: str):
+    """The literal a notebook cell assigns to ``name``."""
+    for tree in code_trees(nb):
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Assign) and [getattr(t, "id", None) for t in n.targets] == [name]:
+                return ast.literal_eval(n.value)
+    raise AssertionError(f"no cell assigns {name}")
+
+
+@pytest.mark.slow
+def test_encoder_notebook_executes_on_minilm(executed, minilm):
+    """Every attention view (a sentence pair with [CLS]/[SEP] hidden, the model view, the matrix,
+    the LUKE pair plot from the second "dog" to the first, value-weighted), a figure, an HTML
+    export, and sentence vectors equal to sentence-transformers' mean pooling computed here from
+    Hugging Face's outputs."""
+    import numpy as np
+    import torch
+
+    nb, folder = executed("02_encoder_attention_features")
+    assert error_outputs(nb) == []
+    htmls = html_outputs(nb)
+    assert view_kinds(htmls) == ENCODER_KINDS
+    assert not any("https://" in h or "http://" in h for h in htmls)
+    specs = [spec_of(h) for h in htmls[:4]]
+    assert [s["mode"] for s in specs] == ["heads", "model", "matrix", "pair"]
+    tok = minilm.tokenizer
+    # the sentence pair, as the tokenizer encodes pairs; [CLS] and [SEP] (and only they) hidden
+    heads = specs[0]
+    enc = tok("The cat sat on the mat.", "It was tired, so it slept.")
+    assert len(heads["tokens"]) == len(enc["input_ids"])
+    assert heads["sentence_b_start"] == enc["token_type_ids"].index(1)
+    special = [i in (tok.cls_token_id, tok.sep_token_id) for i in enc["input_ids"]]
+    assert spec_hidden(heads) == special and sum(special) == 3
+    assert specs[2]["layers"] == [0, 2, 5]
+    # the pair plot: the two "dog" tokens, found here from the tokenizer's ids
+    pair = specs[3]
+    ids = tok("The dog chased the other dog into the park.")["input_ids"]
+    dog = tok.convert_tokens_to_ids("dog")
+    first, second = [i for i, t in enumerate(ids) if t == dog]
+    assert pair["pair"] == [second, first] and pair["weighting"] == "norm"
+    assert any("image/png" in o.get("data", {}) for o in outputs(nb))
+    assert (folder / "minilm_pair.png").stat().st_size > 1_000
+    assert (folder / "minilm_attention_pair.html").stat().st_size > 10_000
+    # the sentence vectors: mean over the attention mask of the last hidden state, normalized
+    sentences = _assigned(nb, "sentences")
+    got = np.load(folder / "minilm_vectors.npy")
+    batch = tok(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        h = minilm.model(**batch).last_hidden_state
+    m = batch["attention_mask"][..., None].float()
+    want = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_encoder_exported_notebook_in_chromium(executed, browser, tmp_path):
+    needs_embedded("minilm")
+    nb, _ = executed("02_encoder_attention_features")
+    page_path = export_html(nb, tmp_path / "02_encoder_attention_features.html")
+    with views_mounted(browser, page_path, ENCODER_KINDS) as page:
+        pair = page.locator('.lmlens-root[data-lmlens-kind="attention"]').nth(3)
+        assert pair.locator(".lm-att-chart").is_visible()
+        strip = pair.locator(".lm-att-pairtext")
+        assert strip.locator(".lm-tok").count() == 12 and strip.inner_text().count("dog") == 2
+
+
+# ---- 03_knowledge_probe (real SmolLM2) ----------------------------------------------------------
+
+PROBE_KINDS = ["probe", "probe"]
+
+
+@pytest.mark.slow
+def test_probe_notebook_executes_on_smollm2(executed, smollm2):
+    """The shipped English facts and a user's own, two figures, the HTML and .npz exports; the
+    rank of " Paris" for "The capital of France is" equals the rank computed here from the
+    model's logits."""
+    import torch
+
+    nb, folder = executed("03_knowledge_probe")
+    assert error_outputs(nb) == []
+    htmls = html_outputs(nb)
+    assert view_kinds(htmls) == PROBE_KINDS
+    assert not any("https://" in h or "http://" in h for h in htmls)
+    assert sum("image/png" in o.get("data", {}) for o in outputs(nb)) == 2
+    for f in ("probe.html", "probe.npz", "probe_relations.png"):
+        assert (folder / f).stat().st_size > 1_000
+    r = lmlens.load_result(folder / "probe.npz")
+    assert r.n_facts == len(lmlens.probes.shipped("en"))
+    i = next(i for i in range(r.n_facts) if r.subjects[i] == "France" and r.relations[r.relation_index[i]] == "en/capital")
+    tok = smollm2.tokenizer
+    ids = tok("The capital of France is", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = smollm2.model(ids).logits[0, -1]
+    paris = tok(" Paris", add_special_tokens=False)["input_ids"][0]
+    assert int(r.ranks[i]) == 1 + int((logits > logits[paris]).sum())
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_probe_exported_notebook_in_chromium(executed, browser, tmp_path):
+    needs_smollm2()
+    nb, _ = executed("03_knowledge_probe")
+    page_path = export_html(nb, tmp_path / "03_knowledge_probe.html")
+    with views_mounted(browser, page_path, PROBE_KINDS):
+        pass
