@@ -6,6 +6,8 @@ GPT-2 byte table and Python's UTF-8 encoder, not against lmlens' decoding."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -177,3 +179,146 @@ def test_views_draw_each_character_once_and_chips_show_bytes(lens, tmp_path):
             assert detail.get_attribute("data-lm-position") == str(p)
             assert first_label in detail.text_content() and "∅" not in detail.text_content()
             assert not log.errors and not log.requests
+
+
+# ---- byte labels in every output: no-JS fallbacks, attention and causal tracing, figures -------
+
+
+def _hand_labels(lens, text: str) -> list[str]:
+    """Each token's label worked out by hand from its vocabulary piece (transformers' byte table)
+    and Python's UTF-8 encoder: ``""`` when the token holds only whole characters, else its
+    characters in order, a whole one as itself and a cut one as the token's share of its bytes in
+    hex followed by the character."""
+    ids = lens.tokenizer(text, add_special_tokens=False)["input_ids"]
+    raw = [_bytes(p) for p in lens.tokenizer.convert_ids_to_tokens(ids)]
+    full = text.encode("utf-8")
+    assert b"".join(raw) == full
+    spans, at = [], 0
+    for ch in text:
+        n = len(ch.encode("utf-8"))
+        spans.append((at, at + n, ch))
+        at += n
+    labels, start = [], 0
+    for tb in raw:
+        end = start + len(tb)
+        mine = [(s, e, ch) for s, e, ch in spans if s < end and e > start]
+        if all(s >= start and e <= end for s, e, _ in mine):
+            labels.append("")
+        else:
+            labels.append("".join(
+                ch if s >= start and e <= end
+                else "<" + " ".join(f"{x:02X}" for x in full[max(s, start):min(e, end)]) + ">(" + ch + ")"
+                for s, e, ch in mine))
+        start = end
+    return labels
+
+
+def _no_js_text(page_html: str) -> str:
+    """What a reader without scripts sees of a view: scripts and styles dropped, tags removed,
+    entities decoded."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page_html, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def _spec(page_html: str) -> dict:
+    m = re.search(r'<script type="application/json" class="lmlens-spec">(.*?)</script>', page_html, re.S)
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def byte_views(lens):
+    return {
+        "predictions": lens.predictions(TEXT),
+        "rankings": lens.rankings(TEXT),
+        "rankings_watch": lens.rankings_watch(TEXT, watch=["東京"]),
+        "layer_predictions": lens.layer_predictions(TEXT),
+        "attribution": lens.attribution(TEXT, method="saliency"),
+        "neuron_factors": lens.neuron_factors(TEXT, n_factors=2),
+        "attention": lens.attention(TEXT),
+        "causal_trace": lens.causal_trace(TEXT, subject="東京", n_samples=2, progress=False),
+    }
+
+
+def test_attention_and_causal_trace_label_byte_tokens(lens, byte_views):
+    hand = _hand_labels(lens, TEXT)
+    assert sum(bool(x) for x in hand) > 5
+    for name in ("attention", "causal_trace"):
+        view = byte_views[name]
+        assert list(view.result.token_labels) == hand, name
+        assert _spec(view.to_html())["token_labels"] == hand, name
+
+
+@pytest.mark.parametrize("name", ["predictions", "rankings", "rankings_watch", "layer_predictions",
+                                  "attribution", "neuron_factors", "attention", "causal_trace"])
+def test_no_js_fallback_shows_byte_labels_not_replacement_characters(lens, byte_views, name):
+    text = _no_js_text(byte_views[name].to_html())
+    assert "\ufffd" not in text
+    assert HEX.search(text), name  # a byte token reads as its hex
+    hand = _hand_labels(lens, TEXT)
+    if name == "attention":  # the last token is the query; its keys listed by label
+        assert f"“{hand[-1]}”" in text
+        keys = re.search(r"layer\s+keys(.*)This is the plain-HTML", text, re.S).group(1)
+        assert any(lab and lab in keys for lab in hand)
+    if name == "causal_trace":  # the token row under each site names every token by its label
+        assert all(lab in text for lab in hand if lab)
+
+
+def test_figures_name_byte_tokens_by_label(lens, byte_views):
+    pytest.importorskip("matplotlib")
+    hand = _hand_labels(lens, TEXT)
+    short = {lab for lab in hand if lab and len(lab) <= 12}  # figures cut longer labels
+    assert short
+    for name in ("attention", "causal_trace"):
+        fig = byte_views[name].figure()
+        ticks = {t.get_text() for ax in fig.axes for t in ax.get_xticklabels()}
+        assert short <= {t.rstrip("*") for t in ticks}, (name, ticks)
+        assert not any("\ufffd" in t for t in ticks)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+def test_attention_and_causal_trace_chips_show_byte_labels(lens, byte_views, tmp_path):
+    """The head view's query and key columns (one chip per token) read as the labels; the pair
+    view's text strip draws each character once with each token's label as its name; the causal
+    trace's detail names a byte token's column by its label."""
+    import os
+
+    os.makedirs("/tmp/ja_shots", exist_ok=True)
+    hand = _hand_labels(lens, TEXT)
+    tokens = list(byte_views["attention"].result.tokens)
+    want = [lab or tok for lab, tok in zip(hand, tokens, strict=True)]
+    with chromium() as b:
+        path = tmp_path / "attention.html"
+        byte_views["attention"].save_html(path)
+        with open_page(path, browser=b) as (page, log):
+            page.wait_for_selector(".lm-att-left .lm-tok")
+            for side in ("left", "right"):
+                chips = page.locator(f".lm-att-{side} .lm-tok").all_text_contents()
+                assert chips == want, (side, chips)
+            page.screenshot(path="/tmp/ja_shots/bytes_attention_heads.png", full_page=True)
+            assert not log.errors and not log.requests, (log.errors, log.requests)
+        path = tmp_path / "attention_pair.html"
+        lens.attention(TEXT, view="pair").save_html(path)
+        with open_page(path, browser=b) as (page, log):
+            strip = page.locator(".lm-att-pairtext")
+            strip.wait_for()
+            drawn = strip.evaluate(
+                "el => Array.from(el.childNodes).map(n => n.classList.contains('lm-tok-group')"
+                " ? n.querySelector('.lm-tok-text').textContent : n.textContent).join('')")
+            assert drawn == TEXT and "∅" not in strip.inner_text()
+            names = strip.locator(".lm-tok").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+            assert [n for n in names if n] == [lab for lab, tok in zip(hand, tokens, strict=True) if lab and lab != tok]
+            detail = page.locator(".lm-detail-title").first.text_content()
+            assert "\ufffd" not in detail and "∅" not in detail
+            page.screenshot(path="/tmp/ja_shots/bytes_attention_pair.png", full_page=True)
+            assert not log.errors and not log.requests, (log.errors, log.requests)
+        path = tmp_path / "causal_trace.html"
+        byte_views["causal_trace"].save_html(path)
+        p = next(i for i, lab in enumerate(hand) if lab)
+        with open_page(path, browser=b) as (page, log):
+            page.mouse.move(*grid_point(page, ".lm-ct-grid", 0, p))
+            detail = page.locator(".lm-detail")
+            assert detail.get_attribute("data-lm-position") == str(p)
+            assert hand[p] in detail.text_content() and "∅" not in detail.text_content()
+            page.screenshot(path="/tmp/ja_shots/bytes_causal_trace.png", full_page=True)
+            assert not log.errors and not log.requests, (log.errors, log.requests)

@@ -17,7 +17,7 @@ import torch
 
 from .. import names as N
 from ..analyses.checks import check_int
-from ..capture import iter_batches
+from ..capture import iter_batches, token_label
 from ..probes import Fact, as_facts, load_lama
 from .defaults import VIEW_MAX_BYTES
 from .progress import progress_bar
@@ -142,8 +142,8 @@ def probe(
             bar.close()
     tok = lens.tokenizer
 
-    def id_to_str(ids: Sequence[int]) -> list[str]:
-        return [tok.decode([int(i)], clean_up_tokenization_spaces=False) for i in ids]
+    def id_to_str(ids: Sequence[int]) -> list[str]:  # a byte piece reads as hex, not U+FFFD
+        return [token_label(tok, int(i)) for i in ids]
 
     result = probe_result(facts, queries, choices, lenses, id_to_str=id_to_str, k=k, kind=lens.kind,
                           model_name=lens.name)

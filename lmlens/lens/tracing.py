@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..capture import Trace, display_tokens
+from ..capture import Trace, display_tokens, labels_for_text
 from .defaults import VIEW_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -32,6 +32,15 @@ def _text_ids(lens: LensCore, x: Any) -> tuple[torch.Tensor, list[str], np.ndarr
         return x.token_ids.detach().cpu().long(), list(x.tokens), np.asarray(x.generated, bool)
     ids = lens.tokenize(x)
     return ids, display_tokens(lens.tokenizer, ids.tolist())[0], np.zeros(int(ids.shape[0]), bool)
+
+
+def _token_labels(lens: LensCore, x: Any, ids: torch.Tensor) -> tuple[str, ...]:
+    """The chip labels of ``x``'s tokens (``Trace.labels``: a byte piece's hex and the character it
+    is part of, ``"<E6 9D>(東)"``; ``""`` for whole tokens)."""
+    if isinstance(x, Trace) and len(x.labels) == int(ids.shape[0]):
+        return tuple(x.labels)
+    tokens, pieces, _ = display_tokens(lens.tokenizer, ids.tolist())
+    return tuple(labels_for_text(lens.tokenizer, pieces, tokens))
 
 
 def _answer_position(lens: LensCore, ids: torch.Tensor, name: str) -> int:
@@ -128,10 +137,9 @@ def causal_trace(
         n_samples=n_samples, window=window, seed=seed, topk=topk, tokens=tokens, generated=generated,
         id_to_str=lens.token_strings, model_name=lens.name, progress=progress,
     )
-    if notes:
-        import dataclasses
+    import dataclasses
 
-        result = dataclasses.replace(result, notes=(*notes, *result.notes))
+    result = dataclasses.replace(result, notes=(*notes, *result.notes), token_labels=_token_labels(lens, x, ids))
     return causal_trace_view(result, max_bytes=max_bytes, theme=theme)
 
 

@@ -34,7 +34,7 @@ from ..analyses.attention import AttentionResult
 from ..analyses.checks import check_choice
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import visible_token
+from ._format import token_label, visible_token
 from ._spec import check_result, spec_header
 from .attention_pair import check_pair, default_pair
 from .figure_view import FigureView
@@ -71,7 +71,7 @@ def _summary(r: AttentionResult) -> str:
     sink = _sink_share(r)
     if sink > 0.2 and not r.hidden[0]:
         text += (f" On average {sink * 100:.0f}% of each row's attention goes to the first token "
-                 f"“{visible_token(r.tokens[0])}” (a sink): hide=[0] or weighting='norm' shows the rest.")
+                 f"“{visible_token(token_label(r, 0))}” (a sink): hide=[0] or weighting='norm' shows the rest.")
     if r.sentence_b_start > 0:
         text += f" Sentence B starts at position {r.sentence_b_start}."
     return text
@@ -155,9 +155,9 @@ def _fallback(r: AttentionResult, d: _Data, lo: int, hi: int) -> dict:
         total = row.sum() or 1.0
         rows.append({
             "layer": layer,
-            "keys": "  ".join(f"{visible_token(r.tokens[lo + j])} {row[j] / total * 100:.0f}%" for j in top),
+            "keys": "  ".join(f"{visible_token(token_label(r, lo + j))} {row[j] / total * 100:.0f}%" for j in top),
         })
-    return {"query": visible_token(r.tokens[q]), "position": q, "rows": rows}
+    return {"query": visible_token(token_label(r, q)), "position": q, "rows": rows}
 
 
 def attention_view(

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..analyses.attention import AttentionResult
 from ..analyses.checks import check_choice
+from ._format import token_label
 from ._spec import check_result
 from .attention_pair import check_pair, default_pair
 from .logit_lens_figures import _fonts, _label, _new_figure, _title
@@ -44,7 +45,7 @@ def _ticks(ax, r: AttentionResult, axis: str) -> None:
     n = r.n_positions
     step = 1 if n <= LABEL_MAX else int(np.ceil(n / LABEL_MAX))
     ticks = list(range(0, n, step))
-    labels = [_label(r.tokens[p], 12) for p in ticks]
+    labels = [_label(token_label(r, p), 12) for p in ticks]
     if axis == "x":
         ax.set_xticks(ticks, labels, rotation=60, ha="left", rotation_mode="anchor")
     else:
@@ -108,7 +109,7 @@ def _pair(fig, r: AttentionResult, pair: tuple[int, int]) -> None:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.25)
     ax.legend(fontsize=7, ncols=max(1, (r.n_heads + 2) // 8), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    _title(ax, f"“{_label(r.tokens[q], 16)}” ({q}) → “{_label(r.tokens[k], 16)}” ({k})"
+    _title(ax, f"“{_label(token_label(r, q), 16)}” ({q}) → “{_label(token_label(r, k), 16)}” ({k})"
                + (f" · {r.model_name}" if r.model_name else ""), fam)
 
 

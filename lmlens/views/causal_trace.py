@@ -17,7 +17,7 @@ import numpy as np
 from ..analyses.tracing import CausalTraceResult
 from ._budget import DEFAULT_MAX_BYTES
 from ._encode import encode_array
-from ._format import format_prob, visible_token
+from ._format import format_prob, token_label, visible_token
 from ._spec import check_result, spec_header, vocab
 from .causal_trace_text import site_title
 from .figure_view import FigureView
@@ -37,7 +37,7 @@ def _summary(r: CausalTraceResult) -> str:
     parts = []
     for s, name in enumerate(r.sites):
         layer, pos = r.strongest(name)
-        parts.append(f"{name}: layer {layer} at “{visible_token(r.tokens[pos])}” ({format_prob(float(r.scores[s, layer, pos]))})")
+        parts.append(f"{name}: layer {layer} at “{visible_token(token_label(r, pos))}” ({format_prob(float(r.scores[s, layer, pos]))})")
     return head + " Strongest restoration — " + "; ".join(parts) + "."
 
 
@@ -84,7 +84,7 @@ def _fallback(r: CausalTraceResult, lo: int, hi: int) -> dict:
         best = scores.argmax(axis=0)
         sites.append({
             "title": site_title(name, r.points[s]),
-            "cells": [{"token": visible_token(r.tokens[lo + p]), "layer": int(best[p]),
+            "cells": [{"token": visible_token(token_label(r, lo + p)), "layer": int(best[p]),
                        "prob": format_prob(float(scores[best[p], p])),
                        "subject": bool(np.isin(lo + p, r.subject_positions))} for p in range(hi - lo)],
         })

@@ -8,7 +8,7 @@ corrupted probability to the clean one), subject tokens marked with ``*`` as in 
 from __future__ import annotations
 
 from ..analyses.tracing import CausalTraceResult
-from ._format import format_prob
+from ._format import format_prob, token_label
 from .causal_trace_text import site_title
 from .logit_lens_figures import _fonts, _label, _new_figure, _title, token_text
 
@@ -27,7 +27,7 @@ def causal_trace_figure(result: CausalTraceResult, *, figsize: tuple[float, floa
     lo = min(r.corrupted_prob, float(r.scores.min()))
     hi = max(r.clean_prob, float(r.scores.max()), lo + 1e-6)
     subject = set(r.subject_positions.tolist())
-    labels = [_label(t) + ("*" if p in subject else "") for p, t in enumerate(r.tokens)]
+    labels = [_label(token_label(r, p)) + ("*" if p in subject else "") for p in range(n)]
     im = None
     for s, ax in enumerate(axes):
         fam = _fonts(ax)

@@ -26,7 +26,7 @@ const { h } = require("../dom.js");
 const { cellColors, probColors, viridisGradient } = require("../color.js");
 const { formatProb, formatInt } = require("../format.js");
 const { mountView } = require("../ui/listeners.js");
-const { arrOf, strings, vocabLookup } = require("../ui/spec.js");
+const { arrOf, strings, vocabLookup, tokenLabels } = require("../ui/spec.js");
 const { pinState } = require("../ui/pin.js");
 const { chip, contextLabel, tokenText } = require("../ui/token_text.js");
 const { detailPanel } = require("../ui/detail.js");
@@ -55,6 +55,7 @@ function restoredUnit(score, lo, hi) {
 function read(model) {
   /** @type {string[]} */
   const tokens = model.get("tokens");
+  const labels = tokenLabels(model);
   const n = tokens.length;
   const sites = strings(model, "sites");
   const titles = strings(model, "site_titles");
@@ -76,7 +77,7 @@ function read(model) {
     for (const v of scores) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   }
   return {
-    tokens, n, sites, titles, S, L, scores, clean, corrupted, lo, hi, isSubject,
+    tokens, labels, n, sites, titles, S, L, scores, clean, corrupted, lo, hi, isSubject,
     generated: arrOf(model, "generated", [n]).data,
     topIds: top.data,
     topProbs: arrOf(model, "lens_top_probs", top.shape).data,
@@ -138,7 +139,7 @@ function render({ model, el }) {
         listen, pin, nRows: L, nCols: n, base: s * cells, className: "lm-ct-grid", rowHeight: 12,
         ariaLabel: `${d.titles[s]}: probability of the answer with one activation restored, per layer and position; arrow keys move, Enter pins`,
         rowLabel: (r) => String(r),
-        bottomLabel: (c) => d.tokens[c],
+        bottomLabel: (c) => d.labels[c],
         bottomMark: (c) => (d.isSubject[c] ? "subject" : d.generated[c] ? "gen" : ""),
         bottomAxis: "input",
         cell(r, c) {
@@ -180,7 +181,7 @@ function render({ model, el }) {
       detail.el.setAttribute("data-lm-position", String(p + d.offset));
       detail.setPinned(pinned);
       detail.setTitle(
-        h("b", { text: `${d.sites[s]} · layer ${layer}` }), " · at ", contextLabel(d.tokens, p, { cut: d.offset > 0 }),
+        h("b", { text: `${d.sites[s]} · layer ${layer}` }), " · at ", contextLabel(d.tokens, p, { cut: d.offset > 0, labels: d.labels }),
         d.isSubject[p] ? " (subject)" : "",
       );
       const gap = d.clean - d.corrupted;

@@ -150,6 +150,7 @@ def attention(
         layer_names=[N.pattern(i) for i in chosen],
         input_ids=trace.token_ids.numpy().astype(np.int64),
         tokens=list(trace.tokens),
+        token_labels=tuple(trace.labels),
         generated=np.asarray(trace.generated, dtype=bool),
         hidden=hidden,
         weighting=weighting,

@@ -94,6 +94,9 @@ class AttentionResult(Result):
     model_name: str = ""
     model_dtype: str = ""
     """The dtype the model ran in (``"float32"``, ``"bfloat16"``, ...; ``""``: not recorded)."""
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``"<E6 9D>(東)"`` where a token holds part of a
+    UTF-8 character (byte-level BPE), ``""`` for whole tokens; empty when not recorded."""
 
     def check(self) -> None:
         n = len(self.tokens)

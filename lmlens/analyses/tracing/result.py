@@ -93,6 +93,9 @@ class CausalTraceResult(Result):
     kind: str = "causal"
     notes: tuple[str, ...] = ()
     model_name: str = ""
+    token_labels: tuple[str, ...] = ()
+    """``n_positions`` chip labels (``Trace.labels``): ``"<E6 9D>(東)"`` where a token holds part of a
+    UTF-8 character, ``""`` for whole tokens; empty when not recorded."""
 
     def check(self) -> None:
         n = _text(self)

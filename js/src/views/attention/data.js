@@ -11,7 +11,7 @@
  */
 
 const { recordBytes } = require("../../decode.js");
-const { arr, strings } = require("../../ui/spec.js");
+const { arr, strings, tokenLabels } = require("../../ui/spec.js");
 
 /**
  * @typedef {object} AttData
@@ -29,6 +29,8 @@ const { arr, strings } = require("../../ui/spec.js");
  * @property {boolean} causal
  * @property {number} sb  first position of sentence B (-1: one text)
  * @property {string[]} tokens
+ * @property {string[]} labels  what a chip shows for each token (ui/spec.js tokenLabels: a byte
+ *   piece's hex and the character it is part of, `"<E6 9D>(東)"`, else the token)
  * @property {string} weighting  "attention" | "norm"
  * @property {number} offset  position of the first shown token in the text
  * @property {number} total  tokens in the text
@@ -39,11 +41,12 @@ const { arr, strings } = require("../../ui/spec.js");
  * A live widget's spec may hold `null` for the layers it has not asked for (`missingOk`).
  * @param {import("../../model.js").Model} model
  * @param {boolean} [missingOk]
- * @returns {{tokens: string[], n: number, layers: number[], heads: number[], records: any[], rollRecords: any[]|null, hidden: Uint8Array, generated: ArrayLike<number>}}
+ * @returns {{tokens: string[], labels: string[], n: number, layers: number[], heads: number[], records: any[], rollRecords: any[]|null, hidden: Uint8Array, generated: ArrayLike<number>}}
  */
 function readSpec(model, missingOk) {
   const kind = model.get("kind");
   const tokens = strings(model, "tokens");
+  const labels = tokenLabels(model);
   const n = tokens.length;
   /** @type {number[]} */
   const layers = model.get("layers") || [];
@@ -66,7 +69,7 @@ function readSpec(model, missingOk) {
   const hidden = /** @type {Uint8Array} */ (arr(model, "hidden").data);
   if (hidden.length !== n) throw new Error(`${kind} spec: "hidden" must have ${n} entries`);
   const generated = model.get("generated") ? arr(model, "generated").data : new Uint8Array(n);
-  return { tokens, n, layers, heads, records, rollRecords, hidden, generated };
+  return { tokens, labels, n, layers, heads, records, rollRecords, hidden, generated };
 }
 
 /**
@@ -82,7 +85,7 @@ async function loadData(model, s) {
   return {
     n: s.n, L: s.layers.length, H: s.heads.length, layers: s.layers, heads: s.heads, codes,
     scales: s.records.map((r) => (r ? Number(r.scale) : 0)), roll, hidden: s.hidden, generated: s.generated, causal: !!model.get("causal"),
-    sb: Number.isInteger(sb) ? sb : -1, tokens: s.tokens, weighting: String(model.get("weighting") || "attention"),
+    sb: Number.isInteger(sb) ? sb : -1, tokens: s.tokens, labels: s.labels, weighting: String(model.get("weighting") || "attention"),
     offset: Number(model.get("offset") || 0), total: Number(model.get("n_positions") || s.n),
   };
 }

@@ -107,7 +107,7 @@ function headView(o) {
     };
     const strip = (/** @type {number[]} */ pos, /** @type {number} */ base, /** @type {string} */ side) => {
       const s = tokenStrip({
-        tokens: pos.map((p) => d.tokens[p]), generated: pos.map((p) => d.generated[p]), pin,
+        tokens: pos.map((p) => d.labels[p]), generated: pos.map((p) => d.generated[p]), pin,
         listen: /** @type {import("../../ui/listeners.js").ListenerTable} */ (table),
         keys: Int32Array.from(pos, (p) => base + p), label: side === "left" ? "queries" : "keys",
         className: `lm-att-col lm-att-${side}`, onOther,
@@ -237,14 +237,14 @@ function headView(o) {
     }
     const isQ = key < n;
     const p = isQ ? key : key - n;
-    detail.setTitle(`${isQ ? "Query" : "Key"} `, chip(d.tokens[p]), ` (position ${formatInt(d.offset + p)}) ${isQ ? "attends to" : "is attended by"}:`);
+    detail.setTitle(`${isQ ? "Query" : "Key"} `, chip(d.labels[p]), ` (position ${formatInt(d.offset + p)}) ${isQ ? "attends to" : "is attended by"}:`);
     const others = (isQ ? sets.keys : sets.queries).filter((x) => !d.hidden[x]);
     for (const src of sources()) {
       const qRow = isQ ? rowCodes(d, l, src, p) : null;
       const val = (/** @type {number} */ x) => (qRow ? qRow[x] : rowCodes(d, l, src, x)[p]) * (src < 0 ? 1 / 255 : d.scales[l]);
       const sw = h("span", { className: "lm-att-swatch" });
       sw.style.backgroundColor = src < 0 ? "" : headColor(src);
-      const items = top(others, val, 4).map(([x, v]) => h("span", { className: "lm-att-topk" }, [chip(d.tokens[x]), ` ${o.fmt(v)}`]));
+      const items = top(others, val, 4).map(([x, v]) => h("span", { className: "lm-att-topk" }, [chip(d.labels[x]), ` ${o.fmt(v)}`]));
       body.appendChild(h("div", { className: "lm-att-headrow" }, [sw, h("b", { text: src < 0 ? "rollout" : `head ${d.heads[src]}` }), ...items]));
     }
   }

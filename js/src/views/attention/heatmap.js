@@ -97,14 +97,14 @@ function heatmap(o) {
       ctx.textAlign = "right";
       ctx.textBaseline = "middle";
       for (let r = 0; r < rows.length; r += stride) {
-        ctx.fillText(clip(d.tokens[rows[r]]), left - 4, topM + (r + 0.5) * cell, LEFT - 8);
+        ctx.fillText(clip(d.labels[rows[r]]), left - 4, topM + (r + 0.5) * cell, LEFT - 8);
       }
       ctx.textAlign = "left";
       for (let c = 0; c < cols.length; c += stride) {
         ctx.save();
         ctx.translate(left + (c + 0.5) * cell, topM - 4);
         ctx.rotate(-Math.PI / 3);
-        ctx.fillText(clip(d.tokens[cols[c]]), 0, 0, TOP + 10);
+        ctx.fillText(clip(d.labels[cols[c]]), 0, 0, TOP + 10);
         ctx.restore();
       }
     } else {

@@ -67,7 +67,7 @@ function matrixView(o) {
     hm.mark(q, k);
     const head = headOf(state, !!d.roll);
     const v = hm.cellValue(q, k);
-    detail.setTitle(chip(d.tokens[q]), ` (${formatInt(d.offset + q)}) → `, chip(d.tokens[k]), ` (${formatInt(d.offset + k)}): ${o.fmt(v, head === -2)}`);
+    detail.setTitle(chip(d.labels[q]), ` (${formatInt(d.offset + q)}) → `, chip(d.labels[k]), ` (${formatInt(d.offset + k)}): ${o.fmt(v, head === -2)}`);
     if (d.hidden[q] || d.hidden[k]) body.appendChild(h("div", { className: "lm-foot", text: "A hidden position: left out." }));
     else if (d.causal && k > q) body.appendChild(h("div", { className: "lm-foot", text: "Masked: in a causal model a query attends only to itself and earlier keys." }));
     const l = state.layer;

@@ -56,7 +56,7 @@ function modelView(o) {
     d, listen, view, maxSide: Math.max(120, Math.min(520, o.width - 130)),
     onCell: (q, k) => {
       info.textContent = "";
-      info.append(chip(d.tokens[q]), ` (${formatInt(d.offset + q)}) → `, chip(d.tokens[k]), ` (${formatInt(d.offset + k)}): ${o.fmt(hm.cellValue(q, k), key() % cols === d.H)}`);
+      info.append(chip(d.labels[q]), ` (${formatInt(d.offset + q)}) → `, chip(d.labels[k]), ` (${formatInt(d.offset + k)}): ${o.fmt(hm.cellValue(q, k), key() % cols === d.H)}`);
       hm.mark(q, k);
     },
     onLeave: () => {

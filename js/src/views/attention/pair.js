@@ -52,7 +52,7 @@ function pairView(o) {
     },
   });
   const pin = pinState((k) => pick(k));
-  const strip = tokenStrip({ tokens: d.tokens, generated: d.generated, pin, listen, mode: "select", label: "pick a token", className: "lm-att-pairtext" });
+  const strip = tokenStrip({ tokens: d.tokens, labels: d.labels, generated: d.generated, pin, listen, mode: "select", label: "pick a token", className: "lm-att-pairtext" });
   const chart = /** @type {SVGSVGElement} */ (/** @type {unknown} */ (svg("svg", {
     class: "lm-att-chart", viewBox: `0 0 ${CW} ${CH}`, width: CW, height: CH, role: "img", "aria-label": "attention across layers",
   })));
@@ -129,7 +129,7 @@ function pairView(o) {
     }
     chart.setAttribute("data-lm-pair", `${q}:${k}`);
     el.setAttribute("data-lm-pair", `${q}:${k}`);
-    detail.setTitle("From ", chip(d.tokens[q]), ` (position ${formatInt(d.offset + q)}) to `, chip(d.tokens[k]), ` (position ${formatInt(d.offset + k)})`);
+    detail.setTitle("From ", chip(d.labels[q]), ` (position ${formatInt(d.offset + q)}) to `, chip(d.labels[k]), ` (position ${formatInt(d.offset + k)})`);
     body.textContent = "";
     const notes = [];
     if (d.causal && k > q) notes.push("In a causal model a position attends only to itself and earlier ones: this pair is 0 in every head. Pick a key before the query.");
