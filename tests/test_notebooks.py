@@ -632,8 +632,15 @@ def test_probe_notebook_executes_on_smollm2(executed, smollm2):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_probe_exported_notebook_in_chromium(executed, browser, tmp_path):
+    """Both probe views mount; in the shipped set's, every fact has a row and a click on one
+    opens its rankings grid (the probe's logit lens) inside the exported notebook."""
     needs_smollm2()
     nb, _ = executed("03_knowledge_probe")
     page_path = export_html(nb, tmp_path / "03_knowledge_probe.html")
-    with views_mounted(browser, page_path, PROBE_KINDS):
-        pass
+    with views_mounted(browser, page_path, PROBE_KINDS) as page:
+        view = page.locator('.lmlens-root[data-lmlens-kind="probe"]').first
+        assert view.locator(".lm-pr-fact").count() == len(lmlens.probes.shipped("en"))
+        fact = view.locator('.lm-pr-fact[data-f="0"]')
+        fact.click()
+        assert fact.get_attribute("aria-expanded") == "true"
+        assert view.locator(".lm-pr-detail .lm-rankings .lm-rk-grid").is_visible()
