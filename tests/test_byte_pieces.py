@@ -236,7 +236,23 @@ def byte_views(lens):
         "neuron_factors": lens.neuron_factors(TEXT, n_factors=2),
         "attention": lens.attention(TEXT),
         "causal_trace": lens.causal_trace(TEXT, subject="東京", n_samples=2, progress=False),
+        # a one-token object: the top-10 over the vocabulary, byte tokens among them
+        "probe": lens.probe([{"relation": "r", "template": "The capital of [X] is [Y]", "subject": "France",
+                              "object": "is"}], k=10, logit_lens=False, progress=False),
     }
+
+
+def test_probe_top_predictions_read_byte_tokens_as_hex(lens, byte_views):
+    r = byte_views["probe"].result
+    assert r.modes == ("vocab",)
+    partial = 0
+    for i, s in zip(r.top_ids[0].tolist(), r.top_strings[0], strict=True):
+        b = _bytes(lens.tokenizer.convert_ids_to_tokens(i))
+        assert "\ufffd" not in s
+        parts = HEX.split(s)  # text, hex, text, hex, ...: every byte shown, in order
+        assert b"".join(bytes.fromhex(x) if k % 2 else x.encode("utf-8") for k, x in enumerate(parts)) == b
+        partial += not _valid(b)
+    assert partial > 0, r.top_strings
 
 
 def test_attention_and_causal_trace_label_byte_tokens(lens, byte_views):
@@ -249,7 +265,7 @@ def test_attention_and_causal_trace_label_byte_tokens(lens, byte_views):
 
 
 @pytest.mark.parametrize("name", ["predictions", "rankings", "rankings_watch", "layer_predictions",
-                                  "attribution", "neuron_factors", "attention", "causal_trace"])
+                                  "attribution", "neuron_factors", "attention", "causal_trace", "probe"])
 def test_no_js_fallback_shows_byte_labels_not_replacement_characters(lens, byte_views, name):
     text = _no_js_text(byte_views[name].to_html())
     assert "\ufffd" not in text
