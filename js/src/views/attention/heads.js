@@ -95,6 +95,9 @@ function headView(o) {
   let height = 0;
   let band = 0;
   let builtFor = "";
+  /** The last complete drawing of every line (pointer off the tokens) and what it showed: moving
+   * the pointer between tokens or off them shows it again instead of drawing ~10^4 lines anew. */
+  let whole = { sig: "", img: /** @type {ImageData|null} */ (null) };
 
   function buildColumns() {
     if (table) table.clear();
@@ -133,6 +136,7 @@ function headView(o) {
     band = Math.min(height, Math.ceil(0.75 * win) + 2 * rowH);
     raster = lineRaster(LINES_W + 2 * bandW, band);
     image = ctx ? ctx.createImageData(LINES_W + 2 * bandW, band) : null;
+    whole = { sig: "", img: null };
   }
 
   /** Head slots drawn now, or [-1] for the rollout. */
@@ -155,9 +159,20 @@ function headView(o) {
     const img = image;
     const y0 = Math.max(0, Math.min(height - band, row.scrollTop - rowH));  // the band drawn
     const my = ++job;
+    const l = state.layer;
+    const srcs = sources();
+    const rgbs = srcs.map(colorOf);
+    const drawn = `${l}:${key}:${srcs.join(",")}`;
+    // what a drawing of every line depends on: layer, heads and their colours, mass, band
+    const sig = key < 0 ? `${drawn}|${rgbs.join(";")}|${state.mass}|${y0}|${builtFor}` : "";
+    if (sig && whole.sig === sig && whole.img) {
+      c.clearRect(0, 0, LINES_W + 2 * bandW, height);
+      c.putImageData(whole.img, 0, y0);
+      canvas.setAttribute("data-lm-drawn", drawn);
+      return;
+    }
     canvas.removeAttribute("data-lm-drawn");
     rs.clear();
-    const l = state.layer;
     const fq = key >= 0 && key < n ? key : -1;
     const fk = key >= n ? key - n : -1;
     const queries = (fq >= 0 ? [fq] : sets.queries).filter((q) => !d.hidden[q] && yQ.has(q));
@@ -165,7 +180,6 @@ function headView(o) {
     const x0 = bandW;
     const x1 = bandW + LINES_W - 1;
     const W = LINES_W + 2 * bandW;
-    const srcs = sources();
     // boxes beside the other column: one per shown head, as strong as its weight
     if (fq >= 0 || fk >= 0) {
       const w = Math.max(2, Math.floor(bandW / Math.max(1, srcs.length)));
@@ -183,7 +197,6 @@ function headView(o) {
         }
       });
     }
-    const rgbs = srcs.map(colorOf);
     let at = 0;  // next (source, query) row: at = s * queries.length + qi
     const rows = srcs.length * queries.length;
     let slice = FIRST_SLICE_MS;
@@ -210,7 +223,8 @@ function headView(o) {
         slice = SLICE_MS;
         setTimeout(() => step(true), 0);
       } else {
-        canvas.setAttribute("data-lm-drawn", `${l}:${key}:${srcs.join(",")}`);
+        if (sig) whole = { sig, img: new ImageData(img.data.slice(), img.width, img.height) };
+        canvas.setAttribute("data-lm-drawn", drawn);
       }
     };
     step(false);

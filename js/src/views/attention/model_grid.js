@@ -15,7 +15,7 @@ const { pinState } = require("../../ui/pin.js");
 const { chip } = require("../../ui/token_text.js");
 const { detailPanel } = require("../../ui/detail.js");
 const { sentenceSets } = require("./data.js");
-const { themeRGB, sizeCanvas, matrixPixels, putPixels } = require("./paint.js");
+const { themeRGB, sizeCanvas, matrixPixels } = require("./paint.js");
 const { heatmap } = require("./heatmap.js");
 
 /** Room for the layer labels (left) and head labels (top), and the gap between cells (CSS px). */
@@ -80,12 +80,21 @@ function modelView(o) {
     const { queries, keys } = sentenceSets(n, d.sb, state.filter);
     const fg = themeRGB(view, "--lm-fg", [31, 35, 40]);
     const sD = Math.max(1, Math.round(side * dpr));
+    // each thumbnail is drawn into one reused tile, copied into its layer's strip of pixels, and
+    // the strip put on the canvas once (a put per layer, not per thumbnail)
+    const tile = new Uint8ClampedArray(sD * sD * 4);
+    const strip = ctx.createImageData(canvas.width, sD);
+    const rowBytes = canvas.width * 4;
     for (let l = 0; l < d.L; l++) {
+      strip.data.fill(0);
       for (let c = 0; c < cols; c++) {
         const vals = c < d.H ? d.codes[l].subarray(c * n * n, (c + 1) * n * n) : /** @type {Uint8Array[]} */ (d.roll)[l];
-        const px = matrixPixels(vals, n, queries, keys, sD, sD, { rgb: c < d.H ? headRGB(c) : fg, maskRGB: fg, top: 255, gamma: 0.6, hidden: d.hidden, causal: d.causal });
-        putPixels(ctx, px, sD, sD, LEFT + c * (side + GAP), TOP + l * (side + GAP), dpr);
+        matrixPixels(vals, n, queries, keys, sD, sD, { rgb: c < d.H ? headRGB(c) : fg, maskRGB: fg, top: 255, gamma: 0.6, hidden: d.hidden, causal: d.causal }, tile);
+        const x = Math.round((LEFT + c * (side + GAP)) * dpr);
+        const wide = Math.max(0, Math.min(sD, canvas.width - x)) * 4;
+        for (let y = 0; y < sD; y++) strip.data.set(tile.subarray(y * sD * 4, y * sD * 4 + wide), y * rowBytes + x * 4);
       }
+      ctx.putImageData(strip, 0, Math.round((TOP + l * (side + GAP)) * dpr));
     }
     ctx.fillStyle = css(fg);
     ctx.font = "11px system-ui, sans-serif";

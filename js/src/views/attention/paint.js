@@ -47,11 +47,40 @@ function sizeCanvas(canvas, w, h, maxDpr = 2) {
   return { ctx, dpr };
 }
 
+/** Alpha of each code 0..255 for (top, gamma), kept for the last pair asked (a grid's ~300
+ * thumbnails share one). */
+let lutFor = "";
+let lutAlpha = new Uint8Array(256);
+
+/**
+ * @param {number} top
+ * @param {number} gamma
+ * @returns {Uint8Array}
+ */
+function alphaTable(top, gamma) {
+  const key = `${top}:${gamma}`;
+  if (key !== lutFor) {
+    lutAlpha = new Uint8Array(256);
+    for (let v = 0; v < 256; v++) {
+      const t = Math.min(1, v / top);
+      lutAlpha[v] = Math.round(255 * (gamma === 1 ? t : t ** gamma));
+    }
+    lutFor = key;
+  }
+  return lutAlpha;
+}
+
 /**
  * RGBA pixels (w × h) of the matrix `vals` ([n × n] row-major, rows = queries) restricted to the
  * positions `rows` × `cols`: value v has colour `rgb` at alpha (v / top)^gamma; a block of several
  * cells per pixel shows its largest value. Cells at `hidden` positions are flat `maskRGB`, cells
- * under the causal mask (`causal`, a key after its query) striped.
+ * under the causal mask (`causal`, a key after its query) striped. Written into `into` when it
+ * has the right length (a grid of thumbnails reuses one buffer).
+ *
+ * The matrix is read row by row, in memory order: each pixel row folds its block of query rows
+ * into one running maximum per pixel column. When `cols` is a run of consecutive positions with
+ * none hidden (every key, or one sentence of a pair), a query's keys past the causal mask are cut
+ * off as a whole, not tested one by one.
  * @param {ArrayLike<number>} vals
  * @param {number} n
  * @param {number[]} rows
@@ -59,13 +88,17 @@ function sizeCanvas(canvas, w, h, maxDpr = 2) {
  * @param {number} w
  * @param {number} h
  * @param {{rgb: number[], maskRGB: number[], top: number, gamma?: number, hidden: ArrayLike<number>, causal: boolean}} o
+ * @param {Uint8ClampedArray} [into]
  * @returns {Uint8ClampedArray}
  */
-function matrixPixels(vals, n, rows, cols, w, h, o) {
-  const out = new Uint8ClampedArray(w * h * 4);
+function matrixPixels(vals, n, rows, cols, w, h, o, into) {
+  const out = into && into.length === w * h * 4 ? into : new Uint8ClampedArray(w * h * 4);
   const R = rows.length;
   const C = cols.length;
-  if (!R || !C) return out;
+  if (!R || !C) {
+    out.fill(0);
+    return out;
+  }
   const top = o.top > 0 ? o.top : 1;
   const gamma = o.gamma || 1;
   const hid = o.hidden;
@@ -78,44 +111,80 @@ function matrixPixels(vals, n, rows, cols, w, h, o) {
     cx0[x] = Math.floor((x * C) / w);
     cx1[x] = Math.max(cx0[x] + 1, Math.floor(((x + 1) * C) / w));
   }
-  /** alpha of each code value 0..255 (the common case: uint8 codes, top 255) */
-  const lut = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    const t = Math.min(1, v / top);
-    lut[v] = Math.round(255 * (gamma === 1 ? t : t ** gamma));
+  const c0 = cols[0];
+  let run = true;  // cols = c0, c0 + 1, …, none hidden
+  for (let c = 0; c < C && run; c++) run = cols[c] === c0 + c && !hid[cols[c]];
+  /** pixel column of each key when the pixel columns partition the keys (w ≤ C) */
+  let colX = null;
+  if (run && w <= C) {
+    colX = new Int32Array(C);
+    for (let x = 0; x < w; x++) colX.fill(x, cx0[x], cx1[x]);
   }
+  const lut = alphaTable(top, gamma);
+  const best = new Float64Array(w);
+  const masked = new Uint8Array(w);
   for (let y = 0; y < h; y++) {
     const r0 = Math.floor((y * R) / h);
     const r1 = Math.max(r0 + 1, Math.floor(((y + 1) * R) / h));
-    for (let x = 0; x < w; x++) {
-      let best = -1;
-      let masked = false;
-      for (let r = r0; r < r1; r++) {
-        const q = rows[r];
-        if (hid[q]) continue;
-        const base = q * n;
+    best.fill(-1);
+    masked.fill(0);
+    for (let r = r0; r < r1; r++) {
+      const q = rows[r];
+      if (hid[q]) continue;
+      const base = q * n;
+      if (run) {
+        // keys c0 + c for c < lim are visible to query q
+        const lim = causal ? Math.max(0, Math.min(C, q - c0 + 1)) : C;
+        const at = base + c0;
+        if (colX) {
+          // fewer pixels than keys: every key in exactly one pixel column, one pass over the row
+          for (let c = 0; c < lim; c++) {
+            const v = vals[at + c];
+            const x = colX[c];
+            if (v > best[x]) best[x] = v;
+          }
+          if (lim < C) for (let x = colX[lim]; x < w; x++) masked[x] = 1;
+          continue;
+        }
+        for (let x = 0; x < w; x++) {
+          let end = cx1[x];
+          if (end > lim) {
+            masked[x] = 1;
+            end = lim;
+          }
+          let m = best[x];
+          for (let i = at + cx0[x], e = at + end; i < e; i++) if (vals[i] > m) m = vals[i];
+          best[x] = m;
+        }
+        continue;
+      }
+      for (let x = 0; x < w; x++) {
+        let m = best[x];
         for (let c = cx0[x], end = cx1[x]; c < end; c++) {
           const k = cols[c];
           if (hid[k]) continue;
           if (causal && k > q) {
-            masked = true;
+            masked[x] = 1;
             continue;
           }
           const v = vals[base + k];
-          if (v > best) best = v;
+          if (v > m) m = v;
         }
+        best[x] = m;
       }
-      const at = (y * w + x) * 4;
-      if (best >= 0) {
+    }
+    for (let x = 0, at = y * w * 4; x < w; x++, at += 4) {
+      const b = best[x];
+      if (b >= 0) {
         out[at] = cr;
         out[at + 1] = cg;
         out[at + 2] = cb;
-        out[at + 3] = top === 255 && best === (best | 0) ? lut[best] : Math.round(255 * (Math.min(1, best / top) ** gamma));
+        out[at + 3] = top === 255 && b === (b | 0) ? lut[b] : Math.round(255 * (Math.min(1, b / top) ** gamma));
       } else {
         out[at] = mr;
         out[at + 1] = mg;
         out[at + 2] = mb;
-        out[at + 3] = masked ? ((x + y) % 6 < 2 ? 70 : 18) : 40;
+        out[at + 3] = masked[x] ? ((x + y) % 6 < 2 ? 70 : 18) : 40;
       }
     }
   }
