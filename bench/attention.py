@@ -4,19 +4,23 @@ redraw time measured in the page; BertViz's ``model_view(..., html_action="retur
 same MiniLM input when bertviz is importable.
 
 Timings come from headless Chromium (Debian ``chromium``), offline, median of several loads of the
-saved file: ``rendered`` is when the view has inflated its data and drawn its first mode
-(``.lm-attention[data-lm-ready]``), from navigation start. ``hover`` dispatches a mouseover on
-each query token of the head view in turn and times the synchronous redraw (lines + boxes +
-detail panel); ``all`` times what the pointer leaving the tokens costs before the page answers
-again: the first slice of the redraw of every line (the rest follows in slices between events;
-``complete`` is when the first drawing of every line has finished). ``ref`` is a fixed CPU loop
-timed in the same page (4M float multiply-adds): ``hover/ref`` stays
-comparable when the shared machine is loaded (its load average is printed).
+saved file, from navigation start: ``rendered`` is when the view has inflated its data and drawn
+its first mode (``.lm-attention[data-lm-ready]``; for the model view that is every thumbnail of
+every layer and head on the canvas, drawn before the view says ready, and the grid canvas says
+``data-lm-drawn``); ``complete`` is when the head view has also finished its first drawing of every
+line (drawn in slices between events on a long text; the model view is complete when rendered).
+``hover`` dispatches a mouseover on each query token of the head view in turn and times the
+redraw (lines + boxes + detail panel) with the style and layout it causes, median / worst;
+``keys`` the median over the key tokens (lines into the key from every query); ``leave`` the
+pointer leaving the tokens after a hover (every line shown again: the view keeps its drawing of
+every line, so this puts it back rather than drawing ~10^4 lines anew). ``ref`` is a fixed CPU loop
+timed in the same page (4M float multiply-adds): ``hover/ref`` stays comparable when the shared
+machine is loaded (its load average is printed).
 
     .venv/bin/python bench/attention.py
     # BertViz beside it without touching the env:
     pip install --no-deps --target /tmp/bertviz_pkg bertviz==1.4.1
-    PYTHONPATH=/tmp/bertviz_pkg .venv/bin/python bench/attention.py
+    PYTHONPATH=$PWD:/tmp/bertviz_pkg .venv/bin/python bench/attention.py
 """
 
 from __future__ import annotations
@@ -42,11 +46,14 @@ BERTVIZ_MB = 131  # measured for issue 10: model_view HTML of a 200-token MiniLM
 
 OBSERVER = """
 new MutationObserver((_, obs) => {
-  if (window.__lmRendered === undefined && document.querySelector('.lm-attention[data-lm-ready]')) {
+  // rendered: the view has inflated its data and drawn its first mode; the model view draws every
+  // thumbnail before it says data-lm-ready, and its grid canvas says data-lm-drawn once they are
+  const ready = document.querySelector('.lm-attention[data-lm-ready]');
+  const grid = document.querySelector('.lm-att-grid');
+  if (window.__lmRendered === undefined && ready && (!grid || grid.hasAttribute('data-lm-drawn'))) {
     window.__lmRendered = performance.now();
   }
-  const done = document.querySelector('.lm-attention[data-lm-ready]')
-    && !document.querySelector('.lm-att-lines:not([data-lm-drawn])');
+  const done = ready && !document.querySelector('.lm-att-lines:not([data-lm-drawn])');
   if (done) {
     window.__lmComplete = performance.now();
     obs.disconnect();
@@ -55,41 +62,46 @@ new MutationObserver((_, obs) => {
 """
 
 HOVER = """() => {
-  const spans = Array.from(document.querySelectorAll('.lm-att-left .lm-tok'));
-  const times = [];
-  for (const s of spans) {
+  // one hover: the mouseover handler (lines + boxes + detail panel) and the style and layout it
+  // causes (forced here, so they count), for every query token and then every key token
+  const hover = (s) => {
     const t0 = performance.now();
     s.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
-    times.push(performance.now() - t0);
-  }
+    void document.body.offsetHeight;
+    return performance.now() - t0;
+  };
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const queries = Array.from(document.querySelectorAll('.lm-att-left .lm-tok'));
+  const keys = Array.from(document.querySelectorAll('.lm-att-right .lm-tok'));
+  const q = queries.map(hover);
+  const k = keys.map(hover);
+  // the pointer leaving the tokens after a hover: every line shown again
   const col = document.querySelector('.lm-att-left');
-  const all = [];
+  const leave = [];
   for (let i = 0; i < 5; i++) {
-    spans[i % spans.length].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+    queries[i % queries.length].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
     const t0 = performance.now();
     col.dispatchEvent(new MouseEvent('mouseleave'));
-    all.push(performance.now() - t0);
+    void document.body.offsetHeight;
+    leave.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  all.sort((a, b) => a - b);
   // a fixed CPU reference in the same page: 4M sequential float multiply-adds; hover / ref is
   // what stays comparable on a shared, loaded machine
   const buf = new Float32Array(1 << 20);
   const refs = [];
   for (let r = 0; r < 5; r++) {
     const t0 = performance.now();
-    for (let k = 0; k < 4; k++) for (let i = 0; i < buf.length; i++) buf[i] = buf[i] * 0.5 + 1;
+    for (let j = 0; j < 4; j++) for (let i = 0; i < buf.length; i++) buf[i] = buf[i] * 0.5 + 1;
     refs.push(performance.now() - t0);
   }
-  refs.sort((a, b) => a - b);
-  return [times[Math.floor(times.length / 2)], times[times.length - 1], all[2], refs[2]];
+  return {median: median(q), worst: Math.max(...q), keys: median(k), leave: median(leave), ref: median(refs)};
 }"""
 
 
-def chromium_times(path: Path, hover: bool) -> tuple[float, float, list[float] | None]:
+def chromium_times(path: Path, hover: bool) -> tuple[float, float, dict | None]:
     """Median ms from navigation start to the view's first drawing and to its complete drawing
     (the head view draws every line of a long text in slices), over RUNS fresh pages, and (head
-    view) the median / worst hover redraw and the median first slice of a full redraw in ms."""
+    view) the hover times of the last page (``HOVER``)."""
     from _common import offline_pages, wait_until
 
     rendered: list[float] = []
@@ -130,7 +142,7 @@ def main() -> int:
         print(f"chromium timings skipped: {reason}")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(f"{'model':>8} {'tokens':>6} {'view':>6} {'page MB':>8} {'python s':>8} {'rendered ms':>11} "
-          f"{'complete ms':>11} {'hover ms (median / worst)':>26} {'all lines ms':>12} {'ref ms':>6} {'hover/ref':>9}")
+          f"{'complete ms':>11} {'hover ms (median / worst)':>26} {'keys ms':>7} {'leave ms':>8} {'ref ms':>6} {'hover/ref':>9}")
     bertviz, bertviz_text, ours = None, "not measured", 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
@@ -151,12 +163,13 @@ def main() -> int:
                     rendered, complete, redraw = float("nan"), float("nan"), None
                     if not reason:
                         rendered, complete, redraw = chromium_times(path, hover=view == "heads")
-                    hov = f"{redraw[0]:.1f} / {redraw[1]:.1f}" if redraw else "-"
-                    full = f"{redraw[2]:.1f}" if redraw else "-"
-                    ref = f"{redraw[3]:.1f}" if redraw else "-"
-                    ratio = f"{redraw[0] / redraw[3]:.1f}" if redraw else "-"
+                    hov = f"{redraw['median']:.1f} / {redraw['worst']:.1f}" if redraw else "-"
+                    keys = f"{redraw['keys']:.1f}" if redraw else "-"
+                    leave = f"{redraw['leave']:.1f}" if redraw else "-"
+                    ref = f"{redraw['ref']:.1f}" if redraw else "-"
+                    ratio = f"{redraw['median'] / redraw['ref']:.1f}" if redraw else "-"
                     print(f"{name:>8} {n:>6} {view:>6} {len(page.encode()) / 1e6:>8.2f} {py:>8.2f} {rendered:>11.0f} "
-                          f"{complete:>11.0f} {hov:>26} {full:>12} {ref:>6} {ratio:>9}", flush=True)
+                          f"{complete:>11.0f} {hov:>26} {keys:>7} {leave:>8} {ref:>6} {ratio:>9}", flush=True)
     ratio = f" ({bertviz / ours:.0f}× the lmlens model view's {ours / 1e6:.2f} MB)" if bertviz else ""
     print(f"BertViz model_view, MiniLM, {max(SIZES)} tokens: {bertviz_text}{ratio}")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

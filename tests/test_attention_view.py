@@ -200,6 +200,38 @@ def test_head_view_hover_pin_layer_heads_mass(ch, tmp_path, gpt2):
     assert log.errors == [] and log.requests == []
 
 
+@browser
+def test_head_view_leaving_the_tokens_shows_every_line_of_the_layer_drawn(ch, tmp_path, gpt2):
+    """The view keeps its drawing of every line and puts it back when the pointer leaves the
+    tokens: it must be the picture a fresh drawing of the current layer, heads and mass gives."""
+    path = _save(tmp_path, "heads_kept", gpt2.attention(TEXT, view="heads"))
+    with open_page(path, browser=ch) as (page, log):
+        _ready(page)
+        lines = ".lm-att-lines"
+
+        def leave() -> str:
+            page.hover(".lm-att-left .lm-tok >> nth=6")
+            assert page.get_attribute(lines, "data-lm-drawn").split(":")[1] == "6"
+            page.mouse.move(5, 5)
+            page.dispatch_event(".lm-att-left", "mouseleave")
+            assert page.get_attribute(lines, "data-lm-drawn").split(":")[1] == "-1"
+            return _pixels(page, lines)
+
+        layer0 = _pixels(page, lines)
+        assert leave() == layer0
+        page.select_option(".lm-att-layer", "2")
+        layer2 = _pixels(page, lines)  # drawn anew: not the kept layer 0
+        assert layer2 != layer0 and page.get_attribute(lines, "data-lm-drawn").startswith("2:-1:")
+        assert leave() == layer2
+        page.click(".lm-att-head[data-h='1']")  # hide head 1: a new drawing, kept in turn
+        no_head1 = _pixels(page, lines)
+        assert no_head1 != layer2 and leave() == no_head1
+        page.click(".lm-att-head[data-h='1']")
+        page.select_option(".lm-att-layer", "0")
+        assert _pixels(page, lines) == layer0 and leave() == layer0
+    assert log.errors == [] and log.requests == []
+
+
 def _percent(text: str) -> float:
     """The last percentage in a label ("... : 8.2%")."""
     return float(re.findall(r"([0-9.]+)%", text)[-1])

@@ -86,6 +86,66 @@ test("matrix pixels: a block of cells shows its largest value; masked and hidden
   assert.equal(g[3], Math.round(255 * Math.sqrt(64 / 255)));
 });
 
+/** Max-pooling the plain way, cell by cell, for each pixel: the reference the fast path must match. */
+function poolReference(vals, n, rows, cols, w, h, hidden, causal) {
+  const out = [];
+  for (let y = 0; y < h; y++) {
+    const r0 = Math.floor((y * rows.length) / h);
+    const r1 = Math.max(r0 + 1, Math.floor(((y + 1) * rows.length) / h));
+    for (let x = 0; x < w; x++) {
+      const c0 = Math.floor((x * cols.length) / w);
+      const c1 = Math.max(c0 + 1, Math.floor(((x + 1) * cols.length) / w));
+      let best = -1;
+      let masked = false;
+      for (let r = r0; r < r1; r++) {
+        for (let c = c0; c < c1; c++) {
+          const q = rows[r];
+          const k = cols[c];
+          if (hidden[q] || hidden[k]) continue;
+          if (causal && k > q) masked = true;
+          else best = Math.max(best, vals[q * n + k]);
+        }
+      }
+      out.push(best >= 0 ? best : masked ? "mask" : "hidden");
+    }
+  }
+  return out;
+}
+
+test("matrix pixels: every block shows the largest visible cell, for any size, filter, mask and hidden set", () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const reuse = new Uint8ClampedArray(64 * 64 * 4).fill(9);
+  for (const n of [1, 5, 23, 64]) {
+    for (const causal of [false, true]) {
+      for (const hideSome of [false, true]) {
+        const all = Array.from({ length: n }, (_, i) => i);
+        const half = Math.max(1, n >> 1);
+        for (const [rows, cols] of [[all, all], [all.slice(half), all.slice(0, half)], [all, all.filter((i) => i % 2 === 0)]]) {
+          for (const [w, h] of [[64, 64], [7, 3], [3 * n, 2 * n]]) {
+            const vals = Uint8Array.from({ length: n * n }, () => (rnd() < 0.3 ? 0 : Math.floor(rnd() * 256)));
+            const hidden = Uint8Array.from(all, (i) => (hideSome && (i === 1 || rnd() < 0.1) ? 1 : 0));
+            const px = P.matrixPixels(vals, n, rows, cols, w, h, { rgb: [1, 2, 3], maskRGB: [9, 8, 7], top: 255, hidden, causal }, w * h === 64 * 64 ? reuse : undefined);
+            if (!rows.length || !cols.length) {
+              assert.ok(px.every((v) => v === 0));  // nothing to show: transparent
+              continue;
+            }
+            const want = poolReference(vals, n, rows, cols, w, h, hidden, causal);
+            want.forEach((v, i) => {
+              const got = Array.from(px.subarray(i * 4, i * 4 + 4));
+              const x = i % w;
+              const y = Math.floor(i / w);
+              if (v === "hidden") assert.deepEqual(got, [9, 8, 7, 40], `n ${n} ${w}×${h} pixel ${x},${y}`);
+              else if (v === "mask") assert.deepEqual(got, [9, 8, 7, (x + y) % 6 < 2 ? 70 : 18], `n ${n} ${w}×${h} pixel ${x},${y}`);
+              else assert.deepEqual(got, [1, 2, 3, v], `n ${n} ${w}×${h} pixel ${x},${y}`);
+            });
+          }
+        }
+      }
+    }
+  }
+});
+
 test("line raster: a shallow line splits between two rows, a steep one fills every row it crosses", () => {
   const r = P.lineRaster(10, 20);
   r.line(0, 2.25, 9, 2.25, [255, 0, 0], 1);

@@ -9,7 +9,9 @@
  * height of the visible part of the columns (paint.js lineRaster: a canvas stroke per line is far
  * too slow without GPU rasterisation), redrawn as the columns scroll, so hundreds of tokens stay
  * responsive; only the edges making up the chosen share of each row's mass are drawn, and none
- * weaker than 1.2%.
+ * weaker than 1.2% (worked out once per row for the layer, mass and filter shown). The drawing of
+ * every line is kept and put back when the pointer leaves a token or moves to the next one, so a
+ * hover draws only the hovered token's lines (~heads × tokens), never the ~10^4 of the whole.
  */
 
 const { h } = require("../../dom.js");
@@ -139,6 +141,29 @@ function headView(o) {
     whole = { sig: "", img: null };
   }
 
+  /** Keys drawn for each (head, query) row under the current layer, mass and filter, worked out
+   * once (a hovered key's lines look through every row). */
+  let kept = { sig: "", rows: /** @type {Map<number, Int32Array>} */ (new Map()) };
+
+  /**
+   * The keys whose lines row (`src`, `q`) of layer `l` draws, strongest first: those making up
+   * the chosen share of the row's mass, none weaker than MIN_CODE.
+   * @param {number} l @param {number} src @param {number} q @param {number[]} keys
+   * @returns {Int32Array}
+   */
+  function keptKeys(l, src, q, keys) {
+    const sig = `${l}|${state.mass}|${builtFor}`;
+    if (kept.sig !== sig) kept = { sig, rows: new Map() };
+    const id = (src + 1) * n + q;
+    let ks = kept.rows.get(id);
+    if (!ks) {
+      const codes = rowCodes(d, l, src, q);
+      ks = Int32Array.from(massKeep(codes, keys, state.mass).filter((k) => codes[k] >= MIN_CODE));
+      kept.rows.set(id, ks);
+    }
+    return ks;
+  }
+
   /** Head slots drawn now, or [-1] for the rollout. */
   const sources = () => (state.rollout && d.roll ? [-1] : d.heads.map((_, i) => i).filter((i) => state.active[i]));
   const colorOf = (/** @type {number} */ src) => (src < 0 ? themeRGB(view, "--lm-fg", [31, 35, 40]) : headRGB(src));
@@ -209,8 +234,8 @@ function headView(o) {
         at++;
         const codes = rowCodes(d, l, srcs[si], q);
         const yq = /** @type {number} */ (yQ.get(q)) - y0;
-        for (const k of massKeep(codes, keys, state.mass)) {
-          if ((fk >= 0 && k !== fk) || codes[k] < MIN_CODE) continue;
+        for (const k of keptKeys(l, srcs[si], q, keys)) {
+          if (fk >= 0 && k !== fk) continue;
           const yk = /** @type {number} */ (yK.get(k)) - y0;
           if ((yq < 0 && yk < 0) || (yq >= band && yk >= band)) continue;  // never crosses the band
           rs.line(x0, yq, x1, yk, rgbs[si], codes[k] / 255);
