@@ -1,8 +1,9 @@
 """Neuron factors: which groups of FFN neurons fire together over a text (NMF), and what a
 neuron writes (the tokens its output direction promotes and suppresses).
 
-- ``neuron_factors(trace, n_factors=8, layers=None, positive="clip")``: scikit-learn NMF of the
-  ``blocks.{i}.mlp.post`` activations (``nmf.py``; the matrix: ``matrix.py``);
+- ``neuron_factors(trace, n_factors=8, layers=None, positive="clip")``: NMF of the
+  ``blocks.{i}.mlp.post`` activations (``nmf.py``; the matrix: ``matrix.py``; the solver,
+  accelerated HALS: ``hals.py``);
 - ``neuron_tokens(decoder, neurons, k=10)``: each neuron's down-projection column decoded through
   the final norm's scale and the unembedding (``neuron_tokens.py``).
 
@@ -13,6 +14,7 @@ neuron writes (the tokens its output direction promotes and suppresses).
 ((4, 5), [[0, 0], [0, 1]])
 """
 
+from . import hals
 from .matrix import POINTS, ActivationMatrix, activation_matrix, select_layers
 from .neuron_tokens import (
     NeuronReadout,
@@ -28,5 +30,5 @@ from .result import POSITIVE, NeuronFactorsResult, NeuronTokensResult
 __all__ = [
     "INITS", "MAX_ITER", "POINTS", "POSITIVE", "TOL", "ActivationMatrix", "NeuronFactorsResult",
     "NeuronReadout", "NeuronTokensResult", "activation_matrix", "check_neurons", "decode_directions",
-    "down_columns", "neuron_factors", "neuron_tokens", "norm_scale", "select_layers",
+    "down_columns", "hals", "neuron_factors", "neuron_tokens", "norm_scale", "select_layers",
 ]

@@ -1,23 +1,19 @@
-"""A tqdm bar over scikit-learn's NMF iterations.
+"""A tqdm bar over the NMF solver's iterations.
 
-scikit-learn's coordinate-descent solver has no callback; with ``verbose=1`` it prints one
-``violation: <v>`` line per iteration (``v`` falls to ``tol`` at convergence). ``solver_bar``
-reads those lines while the solver runs and turns them into a bar (iterations out of
-``max_iter``, the violation as postfix); anything else printed passes through.
+``solver_bar`` opens a ``bar_class(total=max_iter)`` bar and yields the ``step(decrease)`` callback
+the solver (``hals.nmf``) calls after each iteration: the bar advances by one and shows the
+iteration's relative decrease of the error beside ``tol`` (the solver stops when it falls below).
 
->>> import io, contextlib
->>> out = io.StringIO()
->>> with contextlib.redirect_stdout(out), solver_bar(lambda **kw: Bar(), max_iter=5, tol=1e-4) as bar:
-...     print("violation: 0.5"); print("violation: 0.01"); print("hello")
->>> bar.n, out.getvalue()
-(2, 'hello\\n')
+>>> bars = []
+>>> with solver_bar(lambda **kw: bars.append(Bar()) or bars[-1], max_iter=5, tol=1e-6) as step:
+...     step(0.5); step(2e-7)
+>>> bars[0].n, bars[0].postfix
+(2, 'error decrease 2.0e-07 → 1e-06')
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,39 +38,20 @@ class Bar:
         pass
 
 
-class _Lines(io.TextIOBase):
-    """A text stream that hands each complete ``violation:`` line to the bar."""
-
-    def __init__(self, bar: Any, tol: float, passthrough: Any) -> None:
-        self.bar, self.tol, self.passthrough, self.buf = bar, tol, passthrough, ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, s: str) -> int:
-        self.buf += s
-        while "\n" in self.buf:
-            line, self.buf = self.buf.split("\n", 1)
-            if line.startswith("violation:"):
-                self.bar.update(1)
-                self.bar.set_postfix_str(f"violation {line.split(':', 1)[1].strip()[:9]} → {self.tol:g}",
-                                         refresh=False)
-            elif not line.startswith("Converged at iteration"):
-                self.passthrough.write(line + "\n")
-        return len(s)
-
-
 @contextlib.contextmanager
-def solver_bar(bar_class: Callable[..., Any], *, max_iter: int, tol: float, desc: str = "NMF") -> Iterator[Any]:
-    """Within the block, the solver's ``verbose`` lines drive a ``bar_class(total=max_iter)`` bar."""
+def solver_bar(bar_class: Callable[..., Any], *, max_iter: int, tol: float,
+               desc: str = "NMF") -> Iterator[Callable[[float], None]]:
+    """Within the block, ``step(decrease)`` advances a ``bar_class(total=max_iter)`` bar; the bar
+    is closed on exit, also on error."""
     bar = bar_class(total=max_iter, desc=desc, unit="it", leave=False)
-    stream = _Lines(bar, tol, sys.stdout)
+
+    def step(decrease: float) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"error decrease {decrease:.1e} → {tol:g}", refresh=False)
+
     try:
-        with contextlib.redirect_stdout(stream):
-            yield bar
+        yield step
     finally:
-        if stream.buf:
-            stream.passthrough.write(stream.buf)
         bar.close()
 
 

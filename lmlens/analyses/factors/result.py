@@ -107,7 +107,8 @@ class NeuronFactorsResult(Result):
 
     Factors are ordered by their share of the reconstruction (``‖activations[f]‖ ·
     ‖loadings[f]‖``, largest first), except when transferred (then as in the components' result).
-    The values are scikit-learn's ``W.T`` and ``H`` unscaled.
+    The values are the solver's ``W.T`` and ``H`` unscaled (``hals.py``: accelerated HALS, the
+    Frobenius loss of scikit-learn's ``NMF``).
     """
 
     activations: np.ndarray
@@ -123,7 +124,7 @@ class NeuronFactorsResult(Result):
     ``-1`` for a column of ``max(-a, 0)`` (the negative part, ``"split"`` only)."""
     error: float
     """Frobenius norm ``‖X − activations.T @ loadings‖`` of the factorised matrix ``X`` (what
-    scikit-learn's ``reconstruction_err_`` reports)."""
+    scikit-learn's ``reconstruction_err_`` reports), summed in float64 in one pass after the fit."""
     relative_error: float
     """``error / ‖X‖``."""
     positive: str
@@ -134,9 +135,10 @@ class NeuronFactorsResult(Result):
     negative_entries: float
     """Share of the activation entries that were negative."""
     n_iter: int
-    """Iterations the solver ran (for a transfer: solving for ``activations`` only)."""
+    """Iterations the solver ran (each reads the matrix twice; for a transfer: sweeps solving for
+    ``activations`` only, after one read)."""
     converged: bool
-    """Whether the solver met its tolerance before ``max_iter``."""
+    """Whether an iteration lowered the error by less than ``tol`` (relative) before ``max_iter``."""
     layers: np.ndarray
     """``(n_layers,)`` int64: the blocks whose FFN neurons were factorised, in numeric order."""
     layer_names: tuple[str, ...]
