@@ -84,18 +84,20 @@ def activation_matrix(trace: Trace, layers: Sequence[int], positive: str) -> Act
         a = trace[name].detach().to("cpu").float().numpy()
         if a.shape != (n_pos, w):
             raise ValueError(f"{name} must be (n_positions, d_mlp) = ({n_pos}, {w}), got {a.shape}")
-        neg = a < 0
-        neg_count += int(neg.sum())
-        neg_mass -= float(a[neg].sum(dtype=np.float64))
-        abs_mass += float(np.abs(a).sum(dtype=np.float64))
-        if positive == "clip":
-            np.maximum(a, 0, out=X[:, col:col + w])
-        elif positive == "abs":
-            np.abs(a, out=X[:, col:col + w])
+        total = float(a.sum(dtype=np.float64))  # Σa = Σmax(a, 0) − Σmax(−a, 0): the negative
+        neg_count += int(np.count_nonzero(a < 0))  # mass follows from one more sum, no gather
+        block = X[:, col:col + w]
+        if positive == "abs":
+            np.abs(a, out=block)
+            neg = (float(block.sum(dtype=np.float64)) - total) / 2
         else:
-            np.maximum(a, 0, out=X[:, col:col + w])
-            np.negative(a, out=X[:, m + col:m + col + w])
-            np.maximum(X[:, m + col:m + col + w], 0, out=X[:, m + col:m + col + w])
+            np.maximum(a, 0, out=block)
+            neg = float(block.sum(dtype=np.float64)) - total
+            if split:
+                np.negative(a, out=X[:, m + col:m + col + w])
+                np.maximum(X[:, m + col:m + col + w], 0, out=X[:, m + col:m + col + w])
+        neg_mass += neg
+        abs_mass += total + 2 * neg
         col += w
     index = np.concatenate([
         np.stack([np.full(w, layer, dtype=np.int64), np.arange(w, dtype=np.int64)], axis=1)
