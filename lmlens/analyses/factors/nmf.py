@@ -34,7 +34,7 @@ import numpy as np
 from ... import names as N
 from ...capture import Trace
 from ..checks import check_choice, check_int
-from .hals import nmf
+from .hals import Fit, nmf
 from .matrix import activation_matrix, select_layers
 from .neuron_tokens import NeuronReadout, neuron_tokens
 from .progress import bar_class, solver_bar
@@ -82,14 +82,13 @@ def _order(W: np.ndarray, H: np.ndarray) -> np.ndarray:
 
 
 def _solve(X: np.ndarray, *, n_factors: int, H: np.ndarray | None, init: str, max_iter: int,
-           tol: float, random_state: int, bar: Callable | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """``(W, H, n_iter, converged)``: a fit, or with ``H`` given ``W`` alone (``hals.nmf``), with a
-    bar over the iterations when ``bar`` is a tqdm-like class."""
+           tol: float, random_state: int, bar: Callable | None) -> Fit:
+    """A fit, or with ``H`` given ``W`` alone (``hals.nmf``), with a bar over the iterations when
+    ``bar`` is a tqdm-like class."""
     ctx = solver_bar(bar, max_iter=max_iter, tol=tol) if bar is not None else contextlib.nullcontext()
     with ctx as step:
-        fit = nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol, random_state=random_state,
-                  step=step)
-    return fit.W, fit.H, fit.n_iter, fit.converged
+        return nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol, random_state=random_state,
+                   step=step)
 
 
 def _check_components(c: object, layers: object, positive: str, n_factors: int, n_layers: int
@@ -178,9 +177,12 @@ def neuron_factors(
 
     bar = bar_class(progress, n_pos * m)
     H0 = None if components is None else np.ascontiguousarray(c.loadings, dtype=np.float32)
-    W, H, n_iter, converged = _solve(mat.X, n_factors=n_factors, H=H0, init=init, max_iter=max_iter,
-                                     tol=float(tol), random_state=int(random_state), bar=bar)
-    error, norm_x = _error(mat.X, W, H)
+    fit = _solve(mat.X, n_factors=n_factors, H=H0, init=init, max_iter=max_iter, tol=float(tol),
+                 random_state=int(random_state), bar=bar)
+    W, H, n_iter, converged = fit.W, fit.H, fit.n_iter, fit.converged
+    # the solver's own error, from the last pass's Gram terms, unless it is so small a part of
+    # ‖X‖ that their rounding shows: then one more pass, in float64
+    error, norm_x = (fit.error, fit.norm) if fit.exact_enough else _error(mat.X, W, H)
     if components is None:
         order = _order(W, H)
         W, H = W[:, order], H[order]
