@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -159,6 +160,27 @@ def initialize(X: np.ndarray, k: int, init: str, random_state: int = 0) -> tuple
     return W, H
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS limited to one thread (threadpoolctl, when installed: scikit-learn brings it). A fit
+    is hundreds of short BLAS calls (the passes over ``X`` are bound by memory, not arithmetic);
+    with several BLAS threads each call wakes and syncs them all, which on a busy machine made a
+    1.5 s fit take 20-40 s (2 cores at load 7, OpenBLAS)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER = False
+        else:
+            _CONTROLLER = ThreadpoolController()
+    if _CONTROLLER is False:
+        return contextlib.nullcontext()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
+
+
 def sweeps(V: np.ndarray, C: np.ndarray, G: np.ndarray, max_sweeps: int, delta: float = DELTA) -> int:
     """Update ``V`` ``(k, p)`` ≥ 0 in place to lower ``‖X − Uᵀ V‖²`` for the other factor ``U``
     fixed, given ``C = U X`` ``(k, p)`` and ``G = U Uᵀ`` ``(k, k)``: row by row, each the exact
@@ -216,6 +238,12 @@ def nmf(X: np.ndarray, k: int, *, H: np.ndarray | None = None, init: str = "nnds
     error less ``‖X‖²``) with its own ``C`` and ``G``, before minus after: no cancellation against
     ``‖X‖²``, so it stays exact when the error is a small part of ``‖X‖``.
     """
+    with _one_blas_thread():
+        return _nmf(X, k, H=H, init=init, max_iter=max_iter, tol=tol, random_state=random_state, step=step)
+
+
+def _nmf(X: np.ndarray, k: int, *, H: np.ndarray | None, init: str, max_iter: int, tol: float,
+         random_state: int, step: Callable[[float], None] | None) -> Fit:
     X = np.ascontiguousarray(X, dtype=np.float32)
     n, m = X.shape
     xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
