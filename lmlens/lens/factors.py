@@ -97,8 +97,8 @@ def neuron_factors(
 ) -> FigureView:
     """Neuron factors (ecco's ``run_nmf`` + ``explore``): ``n_factors`` groups of FFN neurons
     that fire together over the text, found by NMF (accelerated HALS, Frobenius loss: scikit-
-    learn's error or lower in a third of its passes) of the activations of ``layers`` (None: every
-    block; numeric order). The view shades the text by a factor (or all
+    learn's error or lower in about a third of its time) of the activations of ``layers`` (None:
+    every block; numeric order). The view shades the text by a factor (or all
     at once), draws a sparkline per factor, and for a clicked factor lists its top neurons,
     the tokens that fire it most and what each neuron writes (tokens it promotes/suppresses).
 

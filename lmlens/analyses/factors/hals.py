@@ -9,8 +9,9 @@ and the ``k × k`` Grams ``H Hᵀ``, ``Wᵀ W`` are known, a sweep over the ``k`
 small factor, so the *accelerated* variant (Gillis & Glineur, "Accelerated multiplicative updates
 and hierarchical ALS algorithms for nonnegative matrix factorization", Neural Computation 2012)
 runs several sweeps per pass: at most ``1 + ALPHA·ρ`` (``ρ``: a pass's cost over a sweep's), and
-stops when a sweep moves the factor by less than ``DELTA`` times the first sweep's move. It
-reaches scikit-learn's error in a third of the passes or fewer.
+stops when a sweep moves the factor by less than ``DELTA`` times the first sweep's move. On
+SmolLM2's FFN activations (8 factors, 256-422 tokens) it reaches scikit-learn's error with
+40-60% of its passes over ``X``, in about a third of its time (``bench/factors.py``).
 
 The loss is known without another pass: ``‖X − WH‖² = ‖X‖² − 2⟨Wᵀ X, H⟩ + ⟨WᵀW, HHᵀ⟩``. The fit
 stops when an iteration lowers ``‖X − WH‖`` by less than ``tol`` of its value (``nmf`` says how

@@ -6,9 +6,10 @@ side by side, numeric order, made ≥ 0 as ``positive`` says) is factorised as `
 ``loadings = H`` which neurons make it up.
 
 The solver (``hals.py``) is accelerated HALS: the same coordinate descent as scikit-learn's
-``NMF(solver="cd")``, with several cheap sweeps over the small factor per pass over ``X``, so it
-reads the 46,080-column matrix of SmolLM2 about three times less often and stops at an equal or
-lower error (it stops when an iteration lowers the error by less than ``tol``, relative).
+``NMF(solver="cd")``, with several cheap sweeps over the small factor per pass over ``X``: on
+SmolLM2's 46,080 neurons at 256-422 tokens it reads ``X`` 40-60% as often as scikit-learn and
+takes about a third of its time, to an equal or lower error (it stops when an iteration lowers
+the error by less than ``tol``, relative).
 Deterministic by default (``init="nndsvda"``: an SVD-based start, ``random_state=0``); the
 result says whether the solver converged. ``components=`` applies the loadings of an earlier
 result to a new text (solving for ``W`` only, as scikit-learn's ``transform`` does), so two texts
