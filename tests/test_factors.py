@@ -114,6 +114,34 @@ def _frob(X, W, H) -> float:
     return float(np.linalg.norm(X.astype(np.float64) - W.astype(np.float64) @ H.astype(np.float64)))
 
 
+@pytest.mark.parametrize("init", ["nndsvda", "random"])
+def test_sklearn_solver_is_sklearns_nmf(deep, deep_trace, init):
+    """``solver="sklearn"``: the factorisation ``sklearn.decomposition.NMF`` gives with the same
+    settings, run here independently on the matrix built from the model's own down-projection
+    inputs (factors reordered by size, so compared as sets of rank-1 terms)."""
+    a = np.concatenate(_down_inputs(deep, range(12)), axis=1).astype(np.float32)
+    X = np.maximum(a, 0)
+    model = NMF(n_components=4, init=init, solver="cd", beta_loss="frobenius", tol=1e-4,
+                max_iter=400, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = model.fit_transform(X)
+    r = neuron_factors(deep_trace, n_factors=4, solver="sklearn", init=init, max_iter=400)
+    assert r.params["solver"] == "sklearn" and r.params["tol"] == 1e-4
+    assert r.n_iter == model.n_iter_
+    assert r.error == pytest.approx(_frob(X, W, model.components_), rel=1e-6)
+    ours = sorted(np.outer(r.activations[f], r.loadings[f]).sum() for f in range(4))
+    theirs = sorted(np.outer(W[:, f], model.components_[f]).sum() for f in range(4))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+    # transfer by scikit-learn's transform: our H, its W
+    t = neuron_factors(deep_trace, components=r, solver="sklearn")
+    model.components_ = np.asarray(r.loadings, dtype=np.float32).copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W2 = model.transform(X)
+    np.testing.assert_allclose(t.activations, W2.T, rtol=1e-3, atol=1e-5)
+
+
 @pytest.mark.parametrize("positive", ["clip", "abs", "split"])
 def test_factors_reach_sklearn_error_on_the_same_matrix(deep, deep_trace, positive):
     a = np.concatenate(_down_inputs(deep, range(12)), axis=1).astype(np.float32)
@@ -290,6 +318,7 @@ def test_results_round_trip_and_are_read_only(deep, tmp_path):
     (dict(layers="blocks.3.resid_post"), "not an FFN activation point"),
     (dict(positive="relu"), r"positive must be one of \['clip', 'abs', 'split'\]"),
     (dict(init="pca"), "init must be one of"),
+    (dict(solver="mu"), r"solver must be one of \['hals', 'sklearn'\]"),
     (dict(tol=-1), "tol must be a number >= 0"),
     (dict(max_iter=0), "max_iter must be >= 1"),
 ])

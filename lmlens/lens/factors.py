@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .. import names as N
-from ..analyses.factors.nmf import MAX_ITER, TOL
+from ..analyses.factors.nmf import MAX_ITER
 from ..capture import Trace
 from .defaults import VIEW_MAX_BYTES
 from .live import finish, input_text, span
@@ -85,8 +85,9 @@ def neuron_factors(
     components: NeuronFactorsResult | None = None,
     init: str = "nndsvda",
     max_iter: int = MAX_ITER,
-    tol: float = TOL,
+    tol: float | None = None,
     random_state: int = 0,
+    solver: str = "hals",
     top_neurons: int = 10,
     k: int = 10,
     progress=None,
@@ -104,7 +105,8 @@ def neuron_factors(
 
     ``positive`` says what happens to negative activations (NMF needs X ≥ 0): ``"clip"`` (to 0,
     as ecco), ``"abs"``, or ``"split"`` (a column per sign); the result says how much mass that
-    touched. ``components=earlier.result`` applies an earlier text's factors to this one.
+    touched. ``solver="sklearn"`` runs scikit-learn's coordinate descent instead (exactly
+    ``sklearn.decomposition.NMF``'s factorisation, slower). ``components=earlier.result`` applies an earlier text's factors to this one.
     ``view.result`` is a ``NeuronFactorsResult``; ``view.figure()`` a matplotlib figure.
     ``group="word"`` shows words instead of tokens (``Trace.word_starts``: in Japanese text,
     morphemes or script runs; a factor's activation at a word is its largest over the word's
@@ -134,15 +136,15 @@ def neuron_factors(
                                       if N.mlp_post(i) in trace)
     result = compute(
         trace, n_factors=n_factors, layers=layers, positive=positive, components=components,
-        init=init, max_iter=max_iter, tol=tol, random_state=random_state, top_neurons=top_neurons,
-        decoder=_decoder(lens), k=k,
+        init=init, max_iter=max_iter, tol=tol, random_state=random_state, solver=solver,
+        top_neurons=top_neurons, decoder=_decoder(lens), k=k,
         progress=_progress(progress, entries * (2 if positive == "split" else 1)),
     )
     if group == "word":
         result = result.by_word(trace.word_starts)
     view = neuron_factors_view(result, max_bytes=max_bytes, theme=theme)
     options = {"group": group, "positive": positive, "init": init, "max_iter": max_iter, "tol": tol,
-               "random_state": random_state, "top_neurons": top_neurons, "k": k, "progress": False,
+               "random_state": random_state, "solver": solver, "top_neurons": top_neurons, "k": k, "progress": False,
                "max_bytes": max_bytes, "theme": theme}
     return finish(view, _refit_actions(lens, x, result, components, options), live)
 

@@ -9,7 +9,9 @@ The solver (``hals.py``) is accelerated HALS: the same coordinate descent as sci
 ``NMF(solver="cd")``, with several cheap sweeps over the small factor per pass over ``X`` and
 ``H`` extrapolated between iterations: on SmolLM2's 46,080 neurons at 256-422 tokens it reads
 ``X`` a third as often as scikit-learn or less, to an equal or lower error (it stops when an
-iteration lowers the error by less than ``tol``, relative).
+iteration lowers the error by less than ``tol``, relative). ``solver="sklearn"`` runs
+scikit-learn's own coordinate descent instead (``sklearn_solver.py``), for a factorisation that
+is exactly ``sklearn.decomposition.NMF``'s.
 Deterministic by default (``init="nndsvda"``: an SVD-based start, ``random_state=0``); the
 result says whether the solver converged. ``components=`` applies the loadings of an earlier
 result to a new text (solving for ``W`` only, as scikit-learn's ``transform`` does), so two texts
@@ -40,11 +42,14 @@ from .matrix import activation_matrix, select_layers
 from .neuron_tokens import NeuronReadout, neuron_tokens
 from .progress import bar_class, solver_bar
 from .result import POSITIVE, NeuronFactorsResult
+from .sklearn_solver import SKLEARN_TOL, sklearn_nmf
 
 DEFAULT_N_FACTORS = 8
 DEFAULT_POSITIVE = "clip"
 #: Initialisations offered (all deterministic with a fixed ``random_state``).
 INITS = ("nndsvda", "nndsvd", "nndsvdar", "random")
+#: Solvers: ``"hals"`` (``hals.py``, the default) and ``"sklearn"`` (``sklearn_solver.py``).
+SOLVERS = ("hals", "sklearn")
 #: Defaults of the solver: ``tol`` is the relative decrease of ``‖X − WH‖`` over one iteration
 #: below which it stops. At 1e-6 the error on SmolLM2's 46,080 neurons (64-422 tokens, 8 factors)
 #: is at or below scikit-learn's ``NMF(init="nndsvda", tol=1e-3)`` and ecco's settings (20-40
@@ -83,9 +88,18 @@ def _order(W: np.ndarray, H: np.ndarray) -> np.ndarray:
 
 
 def _solve(X: np.ndarray, *, n_factors: int, H: np.ndarray | None, init: str, max_iter: int,
-           tol: float, random_state: int, bar: Callable | None) -> Fit:
-    """A fit, or with ``H`` given ``W`` alone (``hals.nmf``), with a bar over the iterations when
-    ``bar`` is a tqdm-like class."""
+           tol: float, random_state: int, bar: Callable | None, solver: str = "hals") -> Fit:
+    """A fit, or with ``H`` given ``W`` alone, by ``solver``, with a bar over the iterations when
+    ``bar`` is a tqdm-like class (scikit-learn reports none: its bar counts the one fit)."""
+    if solver == "sklearn":
+        b = bar(total=1, desc="NMF (scikit-learn)", unit="fit", leave=False) if bar is not None else None
+        try:
+            return sklearn_nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol,
+                               random_state=random_state)
+        finally:
+            if b is not None:
+                b.update(1)
+                b.close()
     ctx = solver_bar(bar, max_iter=max_iter, tol=tol) if bar is not None else contextlib.nullcontext()
     with ctx as step:
         return nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol, random_state=random_state,
@@ -119,8 +133,9 @@ def neuron_factors(
     components: NeuronFactorsResult | None = None,
     init: str = "nndsvda",
     max_iter: int = MAX_ITER,
-    tol: float = TOL,
+    tol: float | None = None,
     random_state: int = 0,
+    solver: str = "hals",
     top_neurons: int = 10,
     decoder: NeuronReadout | None = None,
     k: int = 10,
@@ -141,9 +156,12 @@ def neuron_factors(
         init: the start, as scikit-learn's ``NMF(init=...)``: ``"nndsvda"`` (SVD-based, zeros
             filled with the mean), ``"nndsvd"``, ``"nndsvdar"`` or ``"random"``.
         max_iter: iterations at most (each reads the matrix twice).
-        tol: stop when an iteration lowers ``‖X − WH‖`` by less than this share of it.
+        tol: stop when an iteration lowers ``‖X − WH‖`` by less than this share of it (None:
+            ``TOL``); with ``solver="sklearn"`` scikit-learn's ``tol`` (None: ``SKLEARN_TOL``).
         random_state: seed of the start (``"random"``, ``"nndsvdar"``, the randomised SVD used
             for matrices with more than ``hals.GRAM_MAX`` rows and columns).
+        solver: ``"hals"`` (accelerated HALS, ``hals.py``) or ``"sklearn"`` (scikit-learn's
+            coordinate descent: exactly ``sklearn.decomposition.NMF``'s factorisation, slower).
         top_neurons: neurons kept per factor in ``top_neurons`` (largest loadings).
         decoder: the model's down-projections and readout (``NeuronReadout``); when given, what
             the top neurons write is decoded (``k`` tokens each way).
@@ -158,6 +176,9 @@ def neuron_factors(
         positive = check_choice("positive", positive, POSITIVE)
         chosen = select_layers(layers, trace.n_layers)
     init = check_choice("init", init, INITS)
+    solver = check_choice("solver", solver, SOLVERS)
+    if tol is None:
+        tol = TOL if solver == "hals" else SKLEARN_TOL
     max_iter = check_int("max_iter", max_iter, 1)
     top_neurons = check_int("top_neurons", top_neurons, 1)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
@@ -179,7 +200,7 @@ def neuron_factors(
     bar = bar_class(progress, n_pos * m)
     H0 = None if components is None else np.ascontiguousarray(c.loadings, dtype=np.float32)
     fit = _solve(mat.X, n_factors=n_factors, H=H0, init=init, max_iter=max_iter, tol=float(tol),
-                 random_state=int(random_state), bar=bar)
+                 random_state=int(random_state), bar=bar, solver=solver)
     W, H, n_iter, converged = fit.W, fit.H, fit.n_iter, fit.converged
     # the solver's own error, from the last pass's Gram terms, unless it is so small a part of
     # ‖X‖ that their rounding shows: then one more pass, in float64
@@ -218,7 +239,7 @@ def neuron_factors(
         tokens=tuple(trace.tokens), token_labels=tuple(trace.labels), generated=np.asarray(trace.generated, dtype=bool).copy(),
         top_neurons=top,
         params={"n_factors": n_factors, "init": init if components is None else "custom",
-                "solver": "hals", "beta_loss": "frobenius", "max_iter": max_iter, "tol": float(tol),
+                "solver": solver, "beta_loss": "frobenius", "max_iter": max_iter, "tol": float(tol),
                 "random_state": int(random_state), "transferred": components is not None},
         kind=trace.kind, notes=tuple(notes), model_name=trace.model_name,
         model_dtype=trace.model_dtype, **extra,
