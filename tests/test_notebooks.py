@@ -316,7 +316,11 @@ def test_colab_install_cell_installs_lmlens_from_a_wheel(tmp_path):
 # ---- 00_quickstart (SmolLM2; tiny random GPT-2 branch) ---------------------------------------
 
 QUICKSTART_VIEWS = ["predictions", "rankings", "rankings_watch", "layer_predictions", "attribution",
-                    "neuron_factors"]
+                    "neuron_factors", "attention", "attention", "attention", "attention", "causal_trace",
+                    "probe", "embedding_similarity"]
+#: where the views after neuron factors sit among the HTML outputs
+ATTENTION, CAUSAL_TRACE, PROBE, SIMILARITY = 6, 10, 11, 12
+QUICKSTART_FACTS = [("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Egypt", "Cairo")]
 QUICKSTART_KINDS = [*QUICKSTART_VIEWS, "attribution", "rankings"]  # every view, then two live widgets
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -336,7 +340,35 @@ def _check_quickstart(nb, folder: Path, model_name: str) -> list[str]:
     assert not any("https://" in h or "http://" in h for h in htmls)
     saved = folder / "predictions.html"
     assert saved.is_file() and saved.stat().st_size > 10_000
+    # attention: heads, model (value-weighted), matrix of the first and last block, pair
+    att = [spec_of(h) for h in htmls[ATTENTION:ATTENTION + 4]]
+    assert [a["mode"] for a in att] == ["heads", "model", "matrix", "pair"]
+    assert [a["weighting"] for a in att] == ["attention", "norm", "attention", "norm"]
+    assert "".join(att[0]["tokens"]) == "The capital of France is Paris."
+    assert spec_hidden(att[0])[0] and not any(spec_hidden(att[0])[1:])  # hide="first": the sink only
+    assert len(att[2]["layers"]) == 2 and att[2]["layers"][0] == 0  # layers=[0, -1]
+    # the pair: from the token holding the second "Paris" to the one holding the first (offsets by hand)
+    pair_text, tokens = "Paris is in France. Paris is big.", att[3]["tokens"]
+    assert "".join(tokens) == pair_text
+    starts = [len("".join(tokens[:i])) for i in range(len(tokens) + 1)]
+    q, k = att[3]["pair"]
+    assert starts[q] <= 20 < starts[q + 1] and starts[k] <= 0 < starts[k + 1]
+    ct = spec_of(htmls[CAUSAL_TRACE])
+    assert ct["sites"] == ["resid", "mlp"] and ct["params"]["n_samples"] == 3
+    # the subject's tokens (a whitespace-only token is not corrupted)
+    assert "".join(ct["tokens"][i] for i in decode_record(ct["subject"])).replace(" ", "") == "EiffelTower"
+    probe = spec_of(htmls[PROBE])
+    assert probe["n_facts"] == 4 and probe["objects"] == [o for _, o in QUICKSTART_FACTS]
+    sim = spec_of(htmls[SIMILARITY])
+    assert len(sim["texts"]) == 3 and set(sim["poolings"]) == {"mean", "last"}
     return htmls
+
+
+def decode_record(rec: dict) -> list:
+    """A spec's base64 array record as a (nested) list."""
+    from lmlens.views import decode_array
+
+    return decode_array(rec).tolist()
 
 
 def test_quickstart_tiny_branch_executes_every_view(executed):
@@ -353,6 +385,49 @@ def test_quickstart_executes_every_view_on_smollm2(executed):
     # SmolLM2 splits 東 into byte tokens: they read as hex, and the strip's text is the text
     labels = spec_of(htmls[0]).get("token_labels", [])
     assert any(re.fullmatch(r" ?<E6 9D>\(東\)| ?<E6>\(東\)", lab) for lab in labels), labels
+
+
+@pytest.mark.slow
+def test_quickstart_new_views_agree_with_hugging_face_on_smollm2(executed, smollm2):
+    """The quickstart's attention, causal trace and probe on SmolLM2, checked against the model
+    called here: the last block's attention (matrix view) equals Hugging Face's
+    ``output_attentions=True`` to the view's uint8 precision; the causal trace's clean probability
+    of " Paris" and its subject positions come from the logits and the tokenizer; each probed
+    object's rank is ``1 + (logits > logits[object]).sum()`` after "The capital of X is"."""
+    import numpy as np
+    import torch
+
+    needs_smollm2()
+    nb, _ = executed("00_quickstart")
+    htmls = html_outputs(nb)
+    tok, model = smollm2.tokenizer, smollm2.model
+
+    def forward(text: str, **kw):
+        ids = tok(text, return_tensors="pt")["input_ids"]
+        with torch.no_grad():
+            return ids[0].tolist(), model(ids, **kw)
+
+    matrix = spec_of(htmls[ATTENTION + 2])
+    ids, out = forward("The capital of France is Paris.", output_attentions=True)
+    assert len(matrix["tokens"]) == len(ids) and matrix["layers"] == [0, len(out.attentions) - 1]
+    for rec, layer in zip(matrix["weights"], matrix["layers"], strict=True):
+        want = out.attentions[layer][0].float().numpy()  # (heads, query, key)
+        np.testing.assert_allclose(decode_record(rec), want, atol=0.6 / 255 + 1e-6)
+    ct = spec_of(htmls[CAUSAL_TRACE])
+    ids, out = forward("The Eiffel Tower is in")
+    paris = tok(" Paris", add_special_tokens=False)["input_ids"]
+    assert len(paris) == 1 and ct["target_id"] == paris[0]
+    assert ct["clean_prob"] == pytest.approx(float(out.logits[0, -1].softmax(-1)[paris[0]]), rel=1e-3)
+    pieces = tok.convert_ids_to_tokens(ids)
+    assert decode_record(ct["subject"]) == [i for i, p in enumerate(pieces) if p in ("ĠE", "iffel", "ĠTower")]
+    probe = spec_of(htmls[PROBE])
+    ranks = []
+    for subject, obj in QUICKSTART_FACTS:
+        _, out = forward(f"The capital of {subject} is")
+        logits = out.logits[0, -1]
+        (o,) = tok(" " + obj, add_special_tokens=False)["input_ids"]
+        ranks.append(1 + int((logits > logits[o]).sum()))
+    assert decode_record(probe["ranks"]) == ranks
 
 
 def test_quickstart_live_section_keeps_the_last_state(executed):
@@ -380,6 +455,37 @@ def test_quickstart_exported_notebook_in_chromium(executed, browser, tmp_path):
         view.locator(".lm-tok >> nth=1").hover()
         assert view.locator(".lm-detail .lm-row").count() == 5
         assert "∅" not in view.locator(".lmlens-mount .lm-text").inner_text()
+        _new_views_in_chromium(page)
+
+
+def _new_views_in_chromium(page) -> None:
+    """The quickstart's attention pair plot, causal trace and probe are drawn and answer a click."""
+    pair = page.locator('.lmlens-root[data-lmlens-kind="attention"]').nth(3)
+    assert pair.locator(".lm-att-chart").is_visible()
+    assert pair.locator(".lm-att-pairtext").inner_text().count("Paris") == 2
+    assert page.locator('.lmlens-root[data-lmlens-kind="causal_trace"] canvas').first.is_visible()
+    probe = page.locator('.lmlens-root[data-lmlens-kind="probe"]')
+    assert probe.locator(".lm-pr-fact").count() == len(QUICKSTART_FACTS)
+    fact = probe.locator('.lm-pr-fact[data-f="0"]')
+    fact.click()
+    assert fact.get_attribute("aria-expanded") == "true"
+    assert probe.locator(".lm-pr-detail .lm-rankings .lm-rk-grid").is_visible()
+    sim = page.locator('.lmlens-root[data-lmlens-kind="embedding_similarity"] .lmlens-mount')
+    assert sim.is_visible() and "Stock prices fell today." in sim.inner_text()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_quickstart_smollm2_exported_notebook_in_chromium(executed, browser, tmp_path):
+    """The real-model branch, exported: every view mounts offline, the new ones answer."""
+    needs_smollm2()
+    nb, _ = executed("00_quickstart")
+    page_path = export_html(nb, tmp_path / "00_quickstart_smollm2.html")
+    with views_mounted(browser, page_path, QUICKSTART_KINDS) as page:
+        _new_views_in_chromium(page)
+        for kind in ("attention", "causal_trace", "probe", "embedding_similarity"):  # kept in tmp_path, to look at
+            page.locator(f'.lmlens-root[data-lmlens-kind="{kind}"]').first.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / f"quickstart_{kind}.png"))
 
 
 # ---- 01_logit_lens (real SmolLM2) ------------------------------------------------------------
