@@ -348,13 +348,13 @@ def _check_quickstart(nb, folder: Path, model_name: str) -> list[str]:
     assert spec_hidden(att[0])[0] and not any(spec_hidden(att[0])[1:])  # hide="first": the sink only
     assert len(att[2]["layers"]) == 2 and att[2]["layers"][0] == 0  # layers=[0, -1]
     # the pair: from the token holding the second "Paris" to the one holding the first (offsets by hand)
-    pair_text, tokens = "Paris is in France. Paris is big.", att[3]["tokens"]
-    assert "".join(tokens) == pair_text
+    pair_text, tokens = "We flew to Paris. Paris is big.", att[3]["tokens"]
+    assert "".join(tokens) == pair_text and spec_hidden(att[3])[0]
     starts = [len("".join(tokens[:i])) for i in range(len(tokens) + 1)]
     q, k = att[3]["pair"]
-    assert starts[q] <= 20 < starts[q + 1] and starts[k] <= 0 < starts[k + 1]
+    assert starts[q] <= 18 < starts[q + 1] and starts[k] <= 11 < starts[k + 1]  # "Paris" at 18 and 11
     ct = spec_of(htmls[CAUSAL_TRACE])
-    assert ct["sites"] == ["resid", "mlp"] and ct["params"]["n_samples"] == 3
+    assert ct["sites"] == ["resid", "mlp"] and ct["params"]["n_samples"] == 3 and ct["params"]["window"] == 10
     # the subject's tokens (a whitespace-only token is not corrupted)
     assert "".join(ct["tokens"][i] for i in decode_record(ct["subject"])).replace(" ", "") == "EiffelTower"
     probe = spec_of(htmls[PROBE])
@@ -462,7 +462,7 @@ def _new_views_in_chromium(page) -> None:
     """The quickstart's attention pair plot, causal trace and probe are drawn and answer a click."""
     pair = page.locator('.lmlens-root[data-lmlens-kind="attention"]').nth(3)
     assert pair.locator(".lm-att-chart").is_visible()
-    assert pair.locator(".lm-att-pairtext").inner_text().count("Paris") == 2
+    assert pair.locator(".lm-att-pairtext").inner_text().strip() == "We flew to Paris. Paris is big."
     assert page.locator('.lmlens-root[data-lmlens-kind="causal_trace"] canvas').first.is_visible()
     probe = page.locator('.lmlens-root[data-lmlens-kind="probe"]')
     assert probe.locator(".lm-pr-fact").count() == len(QUICKSTART_FACTS)
@@ -482,10 +482,11 @@ def test_quickstart_smollm2_exported_notebook_in_chromium(executed, browser, tmp
     nb, _ = executed("00_quickstart")
     page_path = export_html(nb, tmp_path / "00_quickstart_smollm2.html")
     with views_mounted(browser, page_path, QUICKSTART_KINDS) as page:
+        for kind, i in [("attention", 0), ("attention", 3), ("causal_trace", 0), ("probe", 0),
+                        ("embedding_similarity", 0)]:  # kept in tmp_path, to look at
+            page.locator(f'.lmlens-root[data-lmlens-kind="{kind}"]').nth(i).screenshot(
+                path=str(tmp_path / f"quickstart_{kind}_{i}.png"))
         _new_views_in_chromium(page)
-        for kind in ("attention", "causal_trace", "probe", "embedding_similarity"):  # kept in tmp_path, to look at
-            page.locator(f'.lmlens-root[data-lmlens-kind="{kind}"]').first.scroll_into_view_if_needed()
-            page.screenshot(path=str(tmp_path / f"quickstart_{kind}.png"))
 
 
 # ---- 01_logit_lens (real SmolLM2) ------------------------------------------------------------
