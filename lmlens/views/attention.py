@@ -70,8 +70,9 @@ def _summary(r: AttentionResult) -> str:
     text = f"{what[0].upper()}{what[1:]} of {r.n_layers} blocks × {heads} over {r.n_positions:,} tokens."
     sink = _sink_share(r)
     if sink > 0.2 and not r.hidden[0]:
-        text += (f" On average {sink * 100:.0f}% of each row's attention goes to the first token "
-                 f"“{visible_token(token_label(r, 0))}” (a sink): hide=[0] or weighting='norm' shows the rest.")
+        fix = "hide=[0]" if r.weighting == "norm" else "hide=[0] or weighting='norm'"
+        text += (f" On average {sink * 100:.0f}% of each row's {'mass' if r.weighting == 'norm' else 'attention'} "
+                 f"goes to the first token “{visible_token(token_label(r, 0))}” (a sink): {fix} shows the rest.")
     if r.sentence_b_start > 0:
         text += f" Sentence B starts at position {r.sentence_b_start}."
     return text
