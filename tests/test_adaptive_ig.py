@@ -1,8 +1,9 @@
-"""Integrated gradients by accuracy (``tol``): the nested rules are exact where they claim to be
-and start from captum's Gauss–Legendre; the result at ``tol`` equals captum's IG at a large fixed
-step count within the tolerance; the reported δ equals Σ attributions − (f(x) − f(b)) with f from
-a plain HF forward; each target pays only for its own path points (no gradient recomputed, none
-for converged targets); clear errors; state restored on failure."""
+"""Integrated gradients by accuracy (``tol``): the panel rule is exact where it claims to be;
+the panel loop resolves a sharp feature with every panel's own completeness check (a hand
+function with a known primitive); the result at ``tol`` equals captum's IG at a large fixed step
+count within the tolerance; the reported δ equals Σ attributions − (f(x) − f(b)) with f from a
+plain HF forward; each target pays only for its own path points (none for converged targets);
+clear errors; state restored on failure."""
 
 from __future__ import annotations
 
@@ -10,40 +11,78 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients
-from captum.attr._utils.approximation_methods import approximation_parameters
 from test_attribution import TEXT, LastLogProbs, _hook_count
 from test_attribution_rules import hf_log_probs
 from tiny import tiny_lens
 
 from lmlens.analyses.attribution import TargetFunctions, attribute
-from lmlens.analyses.attribution.quadrature import LEVELS, nested_rules
+from lmlens.analyses.attribution.adaptive_ig import MIN_STEPS
+from lmlens.analyses.attribution.quadrature import ORDER, adaptive_panels, gauss_legendre
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-#: Polynomial degree each nested rule integrates exactly (Gauss 10: 19, then 31, 65, 131, 185).
-DEGREES = (19, 31, 65, 131, 185)
+
+def test_panel_rule_is_gauss_legendre_exact_to_degree_2n_minus_1():
+    rng = np.random.default_rng(0)
+    a, b = 0.25, 2.25  # wide enough for the degree-2n error to show
+    alphas, weights = gauss_legendre(a, b, ORDER)
+    assert ((alphas > a) & (alphas < b)).all()
+    for degree in (2 * ORDER - 1, 2 * ORDER):
+        p = np.polynomial.Polynomial(rng.normal(size=degree + 1))
+        exact = p.integ()(b) - p.integ()(a)  # numpy's antiderivative, not our rule
+        err = abs(weights @ p(alphas) - exact)
+        assert err < 1e-12 if degree < 2 * ORDER else err > 1e-9
 
 
-def test_nested_rules_are_exact_nested_and_start_at_captums_gauss_legendre():
-    rules = nested_rules()
-    assert [r.n_nodes for r in rules] == list(LEVELS)
-    sizes, alphas = approximation_parameters("gausslegendre")
-    np.testing.assert_allclose(rules[0].alphas, alphas(10), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(rules[0].weights, sizes(10), rtol=0, atol=1e-15)
-    for prev, rule in zip(rules, rules[1:], strict=False):
-        assert rule.new.start == prev.n_nodes
-        np.testing.assert_array_equal(rule.alphas[: prev.n_nodes], prev.alphas)  # nested
-        np.testing.assert_array_equal(rule.pair[: prev.n_nodes], prev.pair)  # stable pair ids
-    for rule, degree in zip(rules, DEGREES, strict=True):
-        assert (rule.weights > 0).all() and ((rule.alphas > 0) & (rule.alphas < 1)).all()
-        # ∫₀¹ P_k(2t − 1) dt = [k == 0] for shifted Legendre polynomials (exact up to the degree)
-        v = np.polynomial.legendre.legvander(2 * rule.alphas - 1, degree + 1)
-        got = rule.weights @ v
-        np.testing.assert_allclose(got[: degree + 1], np.eye(1, degree + 1)[0], atol=1e-12)
-        assert abs(got[degree + 1]) > 1e-12  # and not beyond
-        for p in np.unique(rule.pair):  # a pair is {α, 1 − α} with one weight
-            a, w = rule.alphas[rule.pair == p], rule.weights[rule.pair == p]
-            assert a.size in (1, 2) and abs(a.sum() - a.size / 2) < 1e-12 and np.ptp(w) == 0
+def test_panels_resolve_a_sharp_feature_near_zero_with_per_panel_checks():
+    """f(α) = tanh((α − c) / w) + α: a step of width 1e-3 near α = 0 that a global rule of
+    ~60 nodes cannot integrate; each panel is checked against the primitive f itself."""
+    c, w = np.array([0.01, 0.3]), 1e-3
+    f = lambda a: np.tanh((np.asarray(a)[..., None] - c) / w) + np.asarray(a)[..., None]  # noqa: E731
+    g = lambda a: (1 - np.tanh((a[..., None] - c) / w) ** 2) / w + 1  # noqa: E731
+    calls = []
+
+    def evaluate(requests):
+        calls.append(requests)
+        out = {}
+        for p, js in requests.items():
+            al, wt = gauss_legendre(*p)
+            for j in js:
+                out[(p, j)] = float(wt @ g(al)[:, j])
+        return out
+
+    tol = 1e-3
+    r = adaptive_panels(evaluate, lambda al: f(al), (f(0.0), f(1.0)), tol=tol, max_steps=400)
+    gap = f(1.0) - f(0.0)
+    assert r.met.all()
+    for j in range(2):
+        panels = r.panels[j]
+        assert panels[0][0] == 0 and panels[-1][1] == 1
+        assert all(p[1] == q[0] for p, q in zip(panels, panels[1:], strict=False))  # a cover
+        # every panel's own gap, against the closed-form primitive (not the loop's values)
+        errs = [f(b)[j] - f(a)[j] - gauss_legendre(a, b)[1] @ g(gauss_legendre(a, b)[0])[:, j]
+                for a, b in panels]
+        assert np.abs(errs).sum() <= tol * abs(gap[j])
+        widths = {p: p[1] - p[0] for p in panels}
+        at_step = min(widths[p] for p in panels if p[0] <= c[j] <= p[1])
+        assert at_step <= 1 / 64 and max(widths.values()) >= 1 / 8  # refined at the step only
+        # steps = the gradient points paid for: the final panels and every bisected parent
+        paid = sum(ORDER for req in calls for js in req.values() if j in js)
+        assert r.steps[j] == paid and paid >= ORDER * len(panels)
+    # the same 60-node budget as one Gauss–Legendre rule misses by far more than tol
+    al, wt = np.polynomial.legendre.leggauss(60)
+    glob = (wt / 2) @ g((al + 1) / 2)
+    assert (np.abs(glob - gap) > 10 * tol * np.abs(gap)).all()
+
+
+def test_capped_panel_loop_splits_the_worst_panels_within_the_budget():
+    f = lambda a: np.arctan((np.asarray(a)[..., None] - 0.5) / 1e-3)  # noqa: E731
+    g = lambda a: 1e-3 / (1e-6 + (a[..., None] - 0.5) ** 2)  # noqa: E731
+    ev = lambda req: {(p, j): float(gauss_legendre(*p)[1] @ g(gauss_legendre(*p)[0])[:, j])  # noqa: E731
+                      for p, js in req.items() for j in js}
+    r = adaptive_panels(ev, lambda al: f(al), (f(0.0), f(1.0)), tol=1e-6, max_steps=40)
+    assert not r.met[0] and r.steps[0] <= 40
+    assert r.steps[0] > 40 - 2 * ORDER  # used the budget up to the last affordable split
 
 
 @pytest.mark.parametrize(("model_type", "attr_target", "tol"),
@@ -55,15 +94,14 @@ def test_adaptive_equals_captum_at_many_steps_within_tol(model_type, attr_target
     positions = list(range(4, len(ids), 2))
     prob = attr_target == "prob"
     r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
-                  method="integrated_gradients", tol=tol, max_steps=175, attr_target=attr_target,
+                  method="integrated_gradients", tol=tol, max_steps=256, attr_target=attr_target,
                   progress=False)
     assert r.params["tol"] == tol and r.steps.shape == (len(positions),)
-    assert set(r.steps.tolist()) <= set(LEVELS)
+    assert (r.steps >= MIN_STEPS).all() and (r.steps % ORDER == 0).all()
     fx, fb = hf_log_probs(lens.model, ids, prob=prob)
     emb = lens.model.get_input_embeddings()(ids).detach()
     ig = IntegratedGradients(LastLogProbs(lens.model, prob))
-    gaps = np.abs(r.target_values - r.baseline_values)
-    converged = (r.steps < LEVELS[-1]) | (np.abs(r.delta) <= tol * gaps)
+    converged = r.steps <= 256 - 2 * ORDER  # stopped before the cap: met Σ|panel gaps| ≤ tol
     assert converged.mean() >= 0.5, r.steps  # (a target left at the cap is compared with nothing)
     for j, p in enumerate(positions):
         t = int(ids[p])
@@ -80,8 +118,8 @@ def test_adaptive_equals_captum_at_many_steps_within_tol(model_type, attr_target
 
 
 def test_every_target_pays_only_for_its_own_path_points(monkeypatch):
-    """Gradients evaluated per target = the steps it reports: nested nodes are never recomputed
-    and converged targets leave the batch."""
+    """Gradients evaluated per target = the steps it reports: a panel is evaluated once for the
+    targets that need it, and converged targets leave the batch."""
     lens = tiny_lens("gpt2")
     ids = lens.tokenize(TEXT)
     positions = list(range(4, len(ids)))
@@ -95,7 +133,7 @@ def test_every_target_pays_only_for_its_own_path_points(monkeypatch):
     monkeypatch.setattr(TargetFunctions, "grouped_grads_and_values", counting)
     r = attribute(lens.model, ids, positions, embed=lens.anatomy.embed_module(lens.model),
                   method="integrated_gradients", tol=1e-4, progress=False)
-    assert len(set(r.steps.tolist())) > 1  # targets did stop at different levels
+    assert len(set(r.steps.tolist())) > 1 and r.steps.min() == MIN_STEPS  # panels were bisected
     np.testing.assert_array_equal(paid[positions], r.steps)
 
 
@@ -106,10 +144,10 @@ def test_fixed_n_steps_unchanged_and_capped_targets_noted():
               progress=False)
     fixed = attribute(lens.model, ids, [6, 9], n_steps=20, **kw)
     assert fixed.steps is None and "tol" not in fixed.params
-    capped = attribute(lens.model, ids, [6, 9], tol=1e-9, max_steps=21, **kw)
-    assert (capped.steps == 21).all() and capped.params["max_steps"] == 21
+    capped = attribute(lens.model, ids, [6, 9], tol=1e-9, max_steps=MIN_STEPS + 1, **kw)
+    assert (capped.steps == MIN_STEPS).all() and capped.params["max_steps"] == MIN_STEPS + 1
     assert "n_steps" not in capped.params and fixed.params["n_steps"] == 20
-    assert "did not reach tol=1e-09 within 21 path points" in " ".join(capped.notes)
+    assert f"did not reach tol=1e-09 within {MIN_STEPS + 1} gradient points" in " ".join(capped.notes)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +156,7 @@ def test_fixed_n_steps_unchanged_and_capped_targets_noted():
         ({"tol": 0}, "tol must be a positive number"),
         ({"tol": -0.1}, "tol must be a positive number"),
         ({"tol": "0.01"}, "tol must be a positive number"),
-        ({"tol": 0.01, "max_steps": 9}, "max_steps must be an int >= 10"),
+        ({"tol": 0.01, "max_steps": MIN_STEPS - 1}, f"max_steps must be an int >= {MIN_STEPS}"),
         ({"tol": 0.01, "ig_method": "riemann_trapezoid"}, "tol works with ig_method='gausslegendre'"),
     ],
 )

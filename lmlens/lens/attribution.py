@@ -262,10 +262,11 @@ def attribution(
         n_steps, ig_method, internal_batch_size: integrated gradients' steps (default 50),
             captum's approximation method (default ``"gausslegendre"``), and path points per
             forward (bounds memory).
-        tol, max_steps: integrated gradients by accuracy instead of a step count: nested
-            Gauss–Kronrod rules grow per target until the completeness gap |δ| and the change
-            of the scores are under ``tol`` × |f(x) − f(baseline)| (or ``max_steps``, default
-            87, is reached); ``result.steps`` says how many each target took.
+        tol, max_steps: integrated gradients by accuracy instead of a step count: each
+            target's path is cut into panels of Gauss–Legendre points, bisected where a
+            panel's own completeness check (forward values at its ends) fails, until the
+            panels' gaps sum to at most ``tol`` × |f(x) − f(baseline)| (or ``max_steps``
+            gradient points, default 64, are used); ``result.steps`` says how many each took.
         progress: tqdm bar (None: only for runs that last more than a few seconds).
         live: return a live widget (``view.live()``) that computes only the last target up front;
             clicking any other token computes its attribution in the kernel (equal to the

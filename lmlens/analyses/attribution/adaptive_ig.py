@@ -2,23 +2,22 @@
 completeness gap ``|δ| / |f(x) − f(b)|`` to fall under ``tol`` (``δ = Σ attributions −
 (f(x) − f(b))``), up to a cap.
 
-δ alone can be small by cancellation while single attributions are still off (seen on tiny
-Llama: δ at 1 % with per-token scores 20 % away from a 256-step run), so a level is accepted only
-when, in addition, its per-token scores moved by at most ``tol · |f(x) − f(b)|`` (L1 over the
-sources) from the level before — the Kronrod-style check QUADPACK uses, the finer rule being
-kept. Every target therefore uses at least 21 points.
+The path ``[0, 1]`` is cut into panels with a few Gauss–Legendre nodes each, and each panel is
+checked exactly: ``f`` at its two ends (forward passes only, shared by every target) minus the
+sum of its attributions is that panel's share of δ. Panels that miss their share are bisected,
+per target, where the error is (``quadrature.adaptive_panels``). A target is done when its panel
+errors sum, in absolute value, to at most ``tol · |f(x) − f(b)|`` — a bound on |δ| that panels
+cannot meet by cancelling each other.
 
-The path points are the nested Gauss–Legendre/Kronrod–Patterson rules of ``quadrature``
-(10 → 21 → 43 → 87 → 175 nodes, up to ``max_steps``, 87 by default; the first is captum's
-Gauss–Legendre at ``n_steps=10``). After each
-level every target's estimate and gap are computed; targets under ``tol`` stop there, the others
-pay only for the next level's new nodes, in forward passes over just the inputs they need
-(``TargetFunctions.subset``). Gradients are kept per symmetric pair of nodes, because each
-level re-weighs all earlier nodes.
+Each round, the panels asked for are grouped by the targets that need them, and every group runs
+its gradient forwards over just those targets' inputs (``TargetFunctions.subset``), so a target
+pays only for its own panels; the gradients are kept per panel (to drop a panel's share when it is
+bisected). ``Attributions.steps`` counts the gradient points each target paid for; the
+forward-only evaluations at panel ends are in the notes.
 
 >>> a = adaptive_integrated_gradients(f, x, torch.zeros_like(x), tol=0.01)  # doctest: +SKIP
 >>> a.steps  # doctest: +SKIP
-tensor([10, 10, 21, 10, 43])
+tensor([16, 24, 40, 16, 32])
 """
 
 from __future__ import annotations
@@ -30,24 +29,32 @@ import torch
 
 from .attributions import Attributions, endpoints, progress_bar
 from .batched import TargetFunctions
-from .quadrature import LEVELS, nested_rules
+from .quadrature import FIRST_PANELS, ORDER, Panel, adaptive_panels, panel_nodes
 
 #: Token rows (path points × tokens) per forward when ``internal_batch_size`` is None.
 ROWS_PER_FORWARD = 512
-#: Default cap on path points per target (at most 1.74× a 50-step run's cost per target).
-MAX_STEPS = 87
+#: Default cap on gradient points per target (a 50-step run pays 50).
+MAX_STEPS = 64
+#: Fewest gradient points a target can use: the first mesh.
+MIN_STEPS = ORDER * FIRST_PANELS
 
 
 def check_tol(tol: object, max_steps: object) -> tuple[float, int]:
-    """``(tol, max_steps)`` validated: ``tol`` a positive number, ``max_steps`` an int ≥ 10."""
+    """``(tol, max_steps)`` validated: ``tol`` a positive number, ``max_steps`` an int ≥
+    ``MIN_STEPS``."""
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0 < float(tol) < math.inf):
         raise ValueError(f"tol must be a positive number (the relative completeness gap), got {tol!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < LEVELS[0]:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < MIN_STEPS:
         raise ValueError(
-            f"max_steps must be an int >= {LEVELS[0]} (the nested rules have {list(LEVELS)} nodes), "
-            f"got {max_steps!r}"
+            f"max_steps must be an int >= {MIN_STEPS} (the first mesh: {FIRST_PANELS} panels of "
+            f"{ORDER} Gauss–Legendre nodes), got {max_steps!r}"
         )
     return float(tol), max_steps
+
+
+def stored_panels(max_steps: int) -> int:
+    """Most panel gradients adaptive IG holds per target at once (sizes memory in ``core``)."""
+    return max_steps // ORDER + 2
 
 
 def adaptive_integrated_gradients(
@@ -60,68 +67,79 @@ def adaptive_integrated_gradients(
     internal_batch_size: int | None = None,
     progress: bool | None = None,
 ) -> Attributions:
-    """Integrated gradients with per-target path points until ``|δ_j| ≤ tol · |f_j(x) − f_j(b)|``
-    and the scores moved by at most as much since the previous level, or the largest nested rule
-    with at most ``max_steps`` nodes; ``Attributions.steps`` says how many each target used and
-    ``delta`` what gap remains."""
+    """Integrated gradients with per-target panels until ``Σ_p |e_p| ≤ tol · |f_j(x) − f_j(b)|``
+    (hence ``|δ_j|`` too) or ``max_steps`` gradient points; ``Attributions.steps`` says how many
+    each target used and ``delta`` what gap remains."""
     tol, max_steps = check_tol(tol, max_steps)
-    rules = [r for r in nested_rules() if r.n_nodes <= max_steps]
     n = f.n_inputs
     x, b = inputs[:n], baselines[:n]
     diff = x.float() - b.float()
     work = torch.promote_types(x.dtype, torch.float32)  # the path's dtype (see methods.py)
     start_w, diff_w = b.to(work), x.to(work) - b.to(work)
     end, start = endpoints(f, x, b)
-    gap = (end - start).float()
-    m, d = f.n_targets, x.shape[-1]
-    n_pairs = int(rules[-1].pair.max()) + 1
-    acc = torch.zeros(m, n_pairs, n, d, dtype=torch.float32, device=x.device)
-    attr = torch.zeros(m, n, d, dtype=torch.float32, device=x.device)
-    steps = torch.zeros(m, dtype=torch.long)
-    delta = torch.zeros(m, dtype=torch.float32, device=x.device)
-    previous = torch.zeros(m, n, dtype=torch.float32, device=x.device)  # last level's scores
-    met = torch.zeros(m, dtype=torch.bool)
-    tiny = torch.finfo(torch.float32).tiny
-    active = list(range(m))
-    with progress_bar(len(rules), progress, "integrated gradients (tol)") as bar:
-        for level, rule in enumerate(rules):
-            sub = f if len(active) == m else f.subset(active)
+    m = f.n_targets
+    rows_per = ROWS_PER_FORWARD
+    per_panel: dict[tuple[Panel, int], torch.Tensor] = {}  # (panel, target) → (n_j, d) attribution
+    forward_only = [0]
+
+    def path(alphas: np.ndarray, k: int) -> torch.Tensor:
+        a = torch.as_tensor(alphas, dtype=work, device=x.device)
+        return (start_w[None, :k] + a[:, None, None] * diff_w[None, :k]).to(x.dtype)
+
+    def values(alphas: list[float]) -> np.ndarray:
+        batch = max(1, rows_per // n)
+        out = [f.values(path(np.asarray(alphas[c:c + batch]), n)) for c in range(0, len(alphas), batch)]
+        forward_only[0] += len(alphas)
+        return torch.cat(out).double().cpu().numpy()
+
+    def evaluate(requests: dict[Panel, list[int]]) -> dict[tuple[Panel, int], float]:
+        by_targets: dict[tuple[int, ...], list[Panel]] = {}
+        for p, js in requests.items():
+            by_targets.setdefault(tuple(sorted(js)), []).append(p)
+        sums = {}
+        for js, panels in by_targets.items():
+            sub = f if len(js) == m else f.subset(js)
             k = sub.n_inputs
-            batch = internal_batch_size or max(1, ROWS_PER_FORWARD // k)
-            new = np.arange(rule.n_nodes)[rule.new]
-            rows = torch.as_tensor(active, device=x.device)
-            for c in range(0, new.size, batch):
-                idx = new[c:c + batch]
-                pairs = np.unique(rule.pair[idx])
-                local = torch.as_tensor(np.searchsorted(pairs, rule.pair[idx]))
-                a = torch.as_tensor(rule.alphas[idx], dtype=work, device=x.device)
-                points = (start_w[None, :k] + a[:, None, None] * diff_w[None, :k]).to(x.dtype)
-                g, _ = sub.grouped_grads_and_values(points, torch.ones(idx.size), local, pairs.size)
-                acc[rows[:, None], torch.as_tensor(pairs, device=x.device)[None, :], :k] += g
-            w = torch.zeros(n_pairs, dtype=torch.float32, device=x.device)
-            w[torch.as_tensor(rule.pair)] = torch.as_tensor(rule.weights, dtype=torch.float32)
-            est = torch.einsum("p,jpnd->jnd", w, acc[rows, :, :k]) * diff[None, :k]
-            scores = est.sum(-1)
-            scale = gap[rows].abs().clamp_min(tiny)
-            dj = scores.sum(-1) - gap[rows]
-            moved = (scores - previous[rows, :k]).abs().sum(-1) / scale
-            previous[rows, :k] = scores
-            ok = (dj.abs() / scale <= tol) & (moved <= tol) & (level > 0)
-            done = ok | (level == len(rules) - 1)
-            for i in torch.nonzero(done).flatten().tolist():
-                j = active[i]
-                attr[j, :k] = est[i]
-                steps[j], delta[j], met[j] = rule.n_nodes, dj[i], bool(ok[i])
-                acc[j] = 0
-            active = [j for i, j in enumerate(active) if not bool(done[i])]
-            bar.update(1)
-            if not active:
-                break
-    rel_all = (delta.abs() / gap.abs().clamp_min(tiny)).cpu()
+            alphas, weights, index = panel_nodes(panels, ORDER)
+            batch = internal_batch_size or max(ORDER, rows_per // k)
+            total = torch.zeros(len(js), len(panels), k, x.shape[-1], dtype=torch.float32,
+                                device=x.device)
+            for c in range(0, alphas.size, batch):
+                sl = slice(c, c + batch)
+                ids = np.unique(index[sl])
+                local = torch.as_tensor(np.searchsorted(ids, index[sl]))
+                g, _ = sub.grouped_grads_and_values(path(alphas[sl], k), torch.as_tensor(weights[sl]),
+                                                    local, ids.size)
+                total[:, torch.as_tensor(ids, device=x.device)] += g
+            total *= diff[None, None, :k]
+            for i, j in enumerate(js):
+                nj = int(f.rows[j]) + 1  # target j's prefix (the rest is exactly 0)
+                for q, p in enumerate(panels):
+                    per_panel[(p, j)] = total[i, q, :nj].clone()
+                    sums[(p, j)] = float(total[i, q].sum())
+        return sums
+
+    with progress_bar(m, progress, "integrated gradients (tol)") as bar:
+        res = adaptive_panels(evaluate, values, (start.double().cpu().numpy(), end.double().cpu().numpy()),
+                              tol=tol, max_steps=max_steps, order=ORDER, first=FIRST_PANELS,
+                              on_done=bar.update)
+    attr = torch.zeros(m, n, x.shape[-1], dtype=torch.float32, device=x.device)
+    for j, panels in enumerate(res.panels):
+        for p in panels:
+            a = per_panel[(p, j)]
+            attr[j, : a.shape[0]] += a
+    per_panel.clear()
+    delta = attr.sum(dim=(1, 2)) - (end - start).float()
+    steps = torch.as_tensor(res.steps, dtype=torch.long)
+    met = torch.as_tensor(res.met)
+    notes = []
     short = int((~met).sum())
-    notes = ()
     if short:
-        notes = (f"{short} of {m} targets did not reach tol={tol:g} within {rules[-1].n_nodes} path "
-                 f"points (largest relative gap {float(rel_all[~met].max()):.2g}); see delta.",)
+        rel = (delta.abs() / (end - start).float().abs().clamp_min(torch.finfo(torch.float32).tiny)).cpu()
+        notes.append(f"{short} of {m} targets did not reach tol={tol:g} within {max_steps} gradient "
+                     f"points (largest relative gap {float(rel[~met].max()):.2g}); see delta.")
+    notes.append(f"Integrated gradients by accuracy: panels of {ORDER} Gauss–Legendre nodes, "
+                 f"{forward_only[0]} forward-only path points for the panel ends (shared by all "
+                 f"targets) besides the gradient points in steps.")
     return Attributions(attr=attr, values=end, delta=delta, baseline_values=start, steps=steps,
-                        notes=notes)
+                        notes=tuple(notes))

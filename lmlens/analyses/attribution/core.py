@@ -20,7 +20,7 @@ from torch import nn
 from ...capture import forward_args, inference_mode
 from ...capture.devices import dtype_name, execution_device, model_dtype
 from ..precision import precision_notes
-from .adaptive_ig import MAX_STEPS, check_tol
+from .adaptive_ig import MAX_STEPS, check_tol, stored_panels
 from .batched import ATTR_TARGETS, PLANS, TargetFunctions, gradients_on_inputs_only
 from .methods import METHOD_FUNCTIONS
 from .result import METHODS, AttributionResult, group_sources
@@ -141,10 +141,11 @@ def attribute(
         n_steps, ig_method, internal_batch_size: integrated gradients' steps, captum's
             approximation method, and path points per forward (bounds memory).
         tol, max_steps: integrated gradients by accuracy: with ``tol`` (e.g. 0.01) each target
-            gets nested Gauss–Legendre/Kronrod–Patterson path points (10, 21, 43, 87, 175) until
-            its relative completeness gap ``|delta| / |f(x) − f(baseline)|`` is at most ``tol``
-            or it has ``max_steps`` (default 87); ``n_steps`` is then unused and
-            ``result.steps`` says how many each target used.
+            gets panels of Gauss–Legendre path points, bisected where a panel's own
+            completeness check fails, until its relative completeness gap
+            ``|delta| / |f(x) − f(baseline)|`` is at most ``tol`` or it has ``max_steps``
+            gradient points (default 64); ``n_steps`` is then unused and ``result.steps`` says
+            how many each target used.
         group: ``"token"`` or ``"word"`` (sources grouped by ``word_starts``).
         tokens, word_starts, generated: display strings, word starts and generated mask of
             ``ids`` (defaults: the ids as text, every token a word, nothing generated).
@@ -207,8 +208,8 @@ def attribute(
         with torch.no_grad():
             x = embed(ids_t[:n_inputs].to(device)).detach()
         b = baseline_embeddings(baseline, x, embed)
-        # adaptive IG also keeps one gradient per pair of path points (max_steps // 2 + 1)
-        copies = 2 + (max_steps // 2 + 1 if adaptive else 0)
+        # adaptive IG also keeps one attribution per panel
+        copies = 2 + (stored_panels(max_steps) if adaptive else 0)
         per_target = max(1, n_inputs * int(x.shape[-1]) * 4 * copies)
         size = max(1, ACCUMULATOR_BYTES // per_target)
         for lo in range(0, m, size):  # bounded memory: a group of targets at a time

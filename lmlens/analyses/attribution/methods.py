@@ -61,10 +61,10 @@ def integrated_gradients(
     ``method``; ``internal_batch_size`` path points per forward (None: as many as keep a forward
     near ``IG_ROWS_PER_FORWARD`` token rows, which bounds memory).
 
-    With ``tol`` (e.g. 0.01), ``n_steps`` is not used: each target gets nested Gauss–Legendre /
-    Kronrod–Patterson path points (10, 21, 43, 87, 175) until its relative completeness gap
-    ``|δ| / |f(x) − f(b)|`` is at most ``tol`` or it has ``max_steps``; ``steps`` says how many
-    (see ``adaptive_ig``).
+    With ``tol`` (e.g. 0.01), ``n_steps`` is not used: each target's path is cut into panels of
+    a few Gauss–Legendre nodes, bisected where the panel's own completeness check fails, until
+    its relative completeness gap ``|δ| / |f(x) − f(b)|`` is at most ``tol`` or it has
+    ``max_steps`` gradient points; ``steps`` says how many (see ``adaptive_ig``).
     """
     if internal_batch_size is not None and (
         not isinstance(internal_batch_size, int) or internal_batch_size < 1
@@ -76,7 +76,7 @@ def integrated_gradients(
         check_tol(tol, max_steps)
         if method != "gausslegendre":
             raise ValueError(
-                f"tol works with ig_method='gausslegendre' (its nested extensions), got {method!r}"
+                f"tol works with ig_method='gausslegendre' (on panels), got {method!r}"
             )
         return adaptive_integrated_gradients(f, inputs, baselines, tol=tol, max_steps=max_steps,
                                              internal_batch_size=internal_batch_size,
