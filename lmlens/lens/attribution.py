@@ -263,10 +263,10 @@ def attribution(
             captum's approximation method (default ``"gausslegendre"``), and path points per
             forward (bounds memory).
         tol, max_steps: integrated gradients by accuracy instead of a step count: each
-            target's path is cut into panels of Gauss–Legendre points, bisected where a
+            target's path is cut into panels of Gauss–Legendre points, split where a
             panel's own completeness check (forward values at its ends) fails, until the
             panels' gaps sum to at most ``tol`` × |f(x) − f(baseline)| (or ``max_steps``
-            gradient points, default 64, are used); ``result.steps`` says how many each took.
+            gradient points, default 40, are used); ``result.steps`` says how many each took.
         progress: tqdm bar (None: only for runs that last more than a few seconds).
         live: return a live widget (``view.live()``) that computes only the last target up front;
             clicking any other token computes its attribution in the kernel (equal to the

@@ -4,15 +4,16 @@ completeness gap ``|δ| / |f(x) − f(b)|`` to fall under ``tol`` (``δ = Σ att
 
 The path ``[0, 1]`` is cut into panels with a few Gauss–Legendre nodes each, and each panel is
 checked exactly: ``f`` at its two ends (forward passes only, shared by every target) minus the
-sum of its attributions is that panel's share of δ. Panels that miss their share are bisected,
-per target, where the error is (``quadrature.adaptive_panels``). A target is done when its panel
-errors sum, in absolute value, to at most ``tol · |f(x) − f(b)|`` — a bound on |δ| that panels
-cannot meet by cancelling each other.
+sum of its attributions is that panel's share of δ. The panels with the largest errors are
+split, per target, where the error is (halved, or cut geometrically toward ``α = 0``; see
+``quadrature.adaptive_panels``). A target is done when its panel errors sum, in absolute value,
+to at most ``tol · |f(x) − f(b)|`` — a bound on |δ| that panels cannot meet by cancelling each
+other — or at ``max_steps`` gradient points, with the best cover of the panels it paid for.
 
 Each round, the panels asked for are grouped by the targets that need them, and every group runs
 its gradient forwards over just those targets' inputs (``TargetFunctions.subset``), so a target
-pays only for its own panels; the gradients are kept per panel (to drop a panel's share when it is
-bisected). ``Attributions.steps`` counts the gradient points each target paid for; the
+pays only for its own panels; the gradients are kept per panel (a split panel's share is replaced
+by its halves', or kept where it checks better). ``Attributions.steps`` counts the gradient points each target paid for; the
 forward-only evaluations at panel ends are in the notes.
 
 >>> a = adaptive_integrated_gradients(f, x, torch.zeros_like(x), tol=0.01)  # doctest: +SKIP
@@ -34,7 +35,7 @@ from .quadrature import FIRST_PANELS, ORDER, Panel, adaptive_panels, panel_nodes
 #: Token rows (path points × tokens) per forward when ``internal_batch_size`` is None.
 ROWS_PER_FORWARD = 512
 #: Default cap on gradient points per target (a 50-step run pays 50).
-MAX_STEPS = 64
+MAX_STEPS = 40
 #: Fewest gradient points a target can use: the first mesh.
 MIN_STEPS = ORDER * FIRST_PANELS
 

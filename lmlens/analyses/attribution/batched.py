@@ -300,8 +300,7 @@ class TargetFunctions:
         ∇f_j(points[k])`` and the values at the points ``(s, n_targets)``, from one forward.
 
         ``groups`` ``(s,)`` assigns each point to a group in ``[0, n_groups)`` (adaptive
-        integrated gradients keeps each symmetric pair of quadrature nodes apart, to re-weigh
-        them when the rule grows).
+        integrated gradients keeps each quadrature panel apart, to check and replace it alone).
         """
         self._check_x(points)
         s, _, d = points.shape

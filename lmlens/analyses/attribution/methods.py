@@ -62,7 +62,7 @@ def integrated_gradients(
     near ``IG_ROWS_PER_FORWARD`` token rows, which bounds memory).
 
     With ``tol`` (e.g. 0.01), ``n_steps`` is not used: each target's path is cut into panels of
-    a few Gauss–Legendre nodes, bisected where the panel's own completeness check fails, until
+    a few Gauss–Legendre nodes, split where the panel's own completeness check fails, until
     its relative completeness gap ``|δ| / |f(x) − f(b)|`` is at most ``tol`` or it has
     ``max_steps`` gradient points; ``steps`` says how many (see ``adaptive_ig``).
     """

@@ -88,8 +88,9 @@ class AttributionResult(Result):
     attr_target: str = "log_prob"
     """``"log_prob"`` or ``"prob"``: what ``f`` is."""
     steps: np.ndarray | None = None
-    """``(n_targets,)`` int64 path points integrated gradients used for each target when run by
-    accuracy (``tol``; see ``params["tol"]``), or None (a fixed ``n_steps``, other methods)."""
+    """``(n_targets,)`` int64 gradient path points integrated gradients used for each target
+    when run by accuracy (``tol``; see ``params["tol"]``; the forward-only points at panel ends
+    are in ``notes``), or None (a fixed ``n_steps``, other methods)."""
     grouping: str = "token"
     """``"token"`` or ``"word"`` (sources are whole words: scores and norms summed over the
     word's tokens, so rows still sum to 1 and completeness still holds)."""
