@@ -169,6 +169,8 @@ def main() -> None:
     ap.add_argument("--tol", type=float, default=0.01, help="IG by accuracy: relative gap")
     ap.add_argument("--only", choices=["ig"], help="ig: only the loop's 50-step IG time and the "
                     "IG-by-accuracy section")
+    ap.add_argument("--max-steps", type=int, help="IG by accuracy: cap on gradient points per "
+                    "target (default: the library's)")
     ap.add_argument("--targets", type=int, help="attribute only the first N generated tokens")
     ap.add_argument("--attr-target", choices=["both", "prob", "log_prob"], default="both",
                     help="IG by accuracy: which target function(s)")
@@ -262,7 +264,8 @@ def main() -> None:
         rules_block(model, embed, ids, positions, args.rounds)
     if not args.no_ig:
         kinds = ("prob", "log_prob") if args.attr_target == "both" else (args.attr_target,)
-        accuracy_block(model, embed, ids, positions, args.ig_steps, args.tol, kinds, loop_ig)
+        accuracy_block(model, embed, ids, positions, args.ig_steps, args.tol, kinds, loop_ig,
+                       args.max_steps)
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
@@ -295,7 +298,8 @@ def rules_block(model, embed, ids, positions, rounds: int) -> None:
 
 
 def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
-                   attr_targets=("prob", "log_prob"), loop_time: float | None = None) -> None:
+                   attr_targets=("prob", "log_prob"), loop_time: float | None = None,
+                   max_steps: int | None = None) -> None:
     """Integrated gradients at ``tol`` vs at ``n_steps`` fixed steps, for each target function;
     the tol run's time against the loop's (``loop_time``, ecco's algorithm at ``n_steps``)."""
     print(f"\nintegrated gradients by accuracy (tol={tol:g}) vs {n_steps} fixed steps (1 run each)")
@@ -303,7 +307,7 @@ def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
           f"{'median rel δ':>13}  {'unconverged':>11}")
     for attr_target in attr_targets:
         res = {}
-        for label, kw in ((f"{n_steps} steps", {"n_steps": n_steps}), (f"tol={tol:g}", {"tol": tol})):
+        for label, kw in ((f"{n_steps} steps", {"n_steps": n_steps}), (f"tol={tol:g}", {"tol": tol} | ({"max_steps": max_steps} if max_steps else {}))):
             with gradients_on_inputs_only(model):
                 t0 = time.perf_counter()
                 r = attribute(model, ids, positions, embed=embed, method="integrated_gradients",
