@@ -97,7 +97,10 @@ function pairView(o) {
     const top = d.weighting === "attention" ? Math.min(1, niceTop(max)) : niceTop(max);
     const pw = CW - M.left - M.right;
     const ph = CH - M.top - M.bottom;
-    const x = (/** @type {number} */ l) => M.left + (d.L === 1 ? pw / 2 : (l / (d.L - 1)) * pw);
+    const dx = Math.min(3, pw / Math.max(1, d.L) / Math.max(2, d.H));
+    // a layer's dots spread ±spread around it: keep the outer layers' dots inside the plot
+    const spread = ((d.H - 1) / 2) * dx + 4;
+    const x = (/** @type {number} */ l) => M.left + spread + (d.L === 1 ? pw / 2 - spread : (l / (d.L - 1)) * (pw - 2 * spread));
     const y = (/** @type {number} */ v) => M.top + ph - (v / top) * ph;
     chart.textContent = "";
     for (const t of [0, 0.25, 0.5, 0.75, 1]) {
@@ -109,7 +112,6 @@ function pairView(o) {
       chart.appendChild(svg("text", { x: x(l), y: CH - M.bottom + 16, "text-anchor": "middle", class: "lm-att-tick" }, String(d.layers[l])));
     }
     chart.appendChild(svg("text", { x: M.left + pw / 2, y: CH - 4, "text-anchor": "middle", class: "lm-att-tick" }, "layer"));
-    const dx = Math.min(3, pw / Math.max(1, d.L) / Math.max(2, d.H));
     for (let i = 0; i < d.H; i++) {
       if (!state.active[i]) continue;
       for (let l = 0; l < d.L; l++) {
