@@ -18,7 +18,7 @@ forward-only evaluations at panel ends are in the notes.
 
 >>> a = adaptive_integrated_gradients(f, x, torch.zeros_like(x), tol=0.01)  # doctest: +SKIP
 >>> a.steps  # doctest: +SKIP
-tensor([ 8,  8, 24, 40, 16])
+tensor([ 8,  8, 24, 24, 16])
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ from .quadrature import FIRST_PANELS, ORDER, Panel, adaptive_panels, panel_nodes
 
 #: Token rows (path points × tokens) per forward when ``internal_batch_size`` is None.
 ROWS_PER_FORWARD = 512
-#: Default cap on gradient points per target (a 50-step run pays 50).
-MAX_STEPS = 40
+#: Default cap on gradient points per target (a 50-step run pays 50): the first mesh and two
+#: panel splits. Measured on SmolLM2 (20 generated tokens, probability target, zero baseline):
+#: caps of 32 and 40 cost 1.3× and 1.5× the time of 24 for a largest relative gap of 0.71 and
+#: 0.62 against 0.71 at 24 (1.25 at 50 fixed steps); 14 of the 20 targets miss ``tol`` even at 40.
+MAX_STEPS = 24
 #: Fewest gradient points a target can use: the first mesh.
 MIN_STEPS = ORDER * FIRST_PANELS
 

@@ -144,7 +144,7 @@ def attribute(
             gets panels of Gauss–Legendre path points, split where a panel's own
             completeness check fails, until its relative completeness gap
             ``|delta| / |f(x) − f(baseline)|`` is at most ``tol`` or it has ``max_steps``
-            gradient points (default 40); ``n_steps`` is then unused and ``result.steps`` says
+            gradient points (default 24); ``n_steps`` is then unused and ``result.steps`` says
             how many each target used.
         group: ``"token"`` or ``"word"`` (sources grouped by ``word_starts``).
         tokens, word_starts, generated: display strings, word starts and generated mask of
