@@ -92,14 +92,14 @@ def _solve(X: np.ndarray, *, n_factors: int, H: np.ndarray | None, init: str, ma
     """A fit, or with ``H`` given ``W`` alone, by ``solver``, with a bar over the iterations when
     ``bar`` is a tqdm-like class (scikit-learn reports none: its bar counts the one fit)."""
     if solver == "sklearn":
-        b = bar(total=1, desc="NMF (scikit-learn)", unit="fit", leave=False) if bar is not None else None
-        try:
-            return sklearn_nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol,
-                               random_state=random_state)
-        finally:
-            if b is not None:
-                b.update(1)
-                b.close()
+        ctx = solver_bar(bar, max_iter=1, tol=tol, desc="NMF (scikit-learn)") if bar is not None \
+            else contextlib.nullcontext()
+        with ctx as step:
+            fit = sklearn_nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol,
+                              random_state=random_state)
+            if step is not None:
+                step(None)
+            return fit
     ctx = solver_bar(bar, max_iter=max_iter, tol=tol) if bar is not None else contextlib.nullcontext()
     with ctx as step:
         return nmf(X, n_factors, H=H, init=init, max_iter=max_iter, tol=tol, random_state=random_state,

@@ -40,14 +40,16 @@ class Bar:
 
 @contextlib.contextmanager
 def solver_bar(bar_class: Callable[..., Any], *, max_iter: int, tol: float,
-               desc: str = "NMF") -> Iterator[Callable[[float], None]]:
-    """Within the block, ``step(decrease)`` advances a ``bar_class(total=max_iter)`` bar; the bar
-    is closed on exit, also on error."""
+               desc: str = "NMF") -> Iterator[Callable[[float | None], None]]:
+    """Within the block, ``step(decrease)`` advances a ``bar_class(total=max_iter)`` bar (with
+    ``decrease=None``: no postfix, for a solver that reports none); the bar is closed on exit,
+    also on error."""
     bar = bar_class(total=max_iter, desc=desc, unit="it", leave=False)
 
-    def step(decrease: float) -> None:
+    def step(decrease: float | None) -> None:
         bar.update(1)
-        bar.set_postfix_str(f"error decrease {decrease:.1e} → {tol:g}", refresh=False)
+        if decrease is not None:
+            bar.set_postfix_str(f"error decrease {decrease:.1e} → {tol:g}", refresh=False)
 
     try:
         yield step
