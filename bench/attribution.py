@@ -27,11 +27,21 @@ Then, on the same targets:
   run's time as a ratio to the loop (ecco's algorithm at 50 steps, timed in the IG block above
   or, with ``--only ig``, in this one) and to lmlens at 50 fixed steps — the issue's target is
   tol ≥ 3× faster than the loop with a max relative δ ≤ the 50-step run's.
+- ecco (when its venv is there: ``bench/peers/setup_ecco.sh``): ecco 0.1.2's own ``generate(...,
+  attribution=['ig'])`` on transformers 4.40.2, in a subprocess of that venv's python
+  (``bench/peers/ecco_ig.py``), on the same prompt ids, generating as many tokens as are
+  attributed here, at ``--threads`` threads; SmolLM2 is first written for transformers 4.40 to
+  ``--ecco-model`` if missing (``bench/peers/smollm2_hf.py``). ecco attributes the softmax
+  probability, so its largest relative gap is printed beside the ``prob`` rows; the tol run's time
+  is also given as a ratio to ecco's IG time alone (captum's calls, without its generation).
 
     .venv/bin/python bench/attribution.py                          # ~30 min on 1 thread
     .venv/bin/python bench/attribution.py --quick                  # IG with n_steps=10
     .venv/bin/python bench/attribution.py --only ig                # loop + IG by accuracy only
     .venv/bin/python bench/attribution.py --only ig --targets 5 --attr-target prob  # a quick check
+    bash bench/peers/setup_ecco.sh                                 # once: /tmp/ecco-venv
+    .venv/bin/python bench/attribution.py --only ig --ecco-python /tmp/ecco-venv/bin/python
+    .venv/bin/python bench/attribution.py --only ig --targets 2 --ig-steps 4 --attr-target prob  # smoke
 """
 
 from __future__ import annotations
@@ -39,7 +49,9 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -55,6 +67,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import lmlens  # noqa: E402
 from lmlens.analyses.attribution import attribute, gradients_on_inputs_only  # noqa: E402
 from lmlens.analyses.attribution._captum import captum_attr, ig_alphas  # noqa: E402
+
+PEERS = Path(__file__).resolve().parent / "peers"
+ECCO_VENV_PYTHON = Path("/tmp/ecco-venv/bin/python")
 
 PROMPT = (
     "In a quiet village by the sea, an old fisherman told the children stories about the "
@@ -174,7 +189,15 @@ def main() -> None:
     ap.add_argument("--targets", type=int, help="attribute only the first N generated tokens")
     ap.add_argument("--attr-target", choices=["both", "prob", "log_prob"], default="both",
                     help="IG by accuracy: which target function(s)")
+    ap.add_argument("--ecco-python", default=default_ecco_python(),
+                    help="python of an ecco 0.1.2 venv (bench/peers/setup_ecco.sh) to time ecco's "
+                    "own IG; 'none' to skip (default: $LMLENS_ECCO_PYTHON, else "
+                    f"{ECCO_VENV_PYTHON} if it exists)")
+    ap.add_argument("--ecco-model", default="/tmp/smollm2-hf", help="SmolLM2 written for "
+                    "transformers 4.40 (made here if missing)")
     args = ap.parse_args()
+    if args.ecco_python in ("", "none"):
+        args.ecco_python = None
     if args.quick:
         args.ig_steps = 10
     torch.set_num_threads(args.threads)
@@ -263,10 +286,70 @@ def main() -> None:
     if args.only is None:
         rules_block(model, embed, ids, positions, args.rounds)
     if not args.no_ig:
+        ecco = None
+        if args.ecco_python:
+            ecco = ecco_block(args.ecco_python, args.ecco_model, lens, prompt, ids, positions,
+                              args.ig_steps, args.threads)
         kinds = ("prob", "log_prob") if args.attr_target == "both" else (args.attr_target,)
         accuracy_block(model, embed, ids, positions, args.ig_steps, args.tol, kinds, loop_ig,
-                       args.max_steps)
+                       args.max_steps, ecco)
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def default_ecco_python() -> str | None:
+    """``$LMLENS_ECCO_PYTHON``, else the venv ``bench/peers/setup_ecco.sh`` makes by default if it
+    is there, else None."""
+    env = os.environ.get("LMLENS_ECCO_PYTHON")
+    if env:
+        return env
+    return str(ECCO_VENV_PYTHON) if ECCO_VENV_PYTHON.exists() else None
+
+
+def ecco_block(python: str, model_dir: str, lens, prompt, ids, positions, n_steps: int,
+               threads: int) -> dict | None:
+    """ecco 0.1.2's ``generate(..., attribution=['ig'])`` in its own venv on the same prompt ids
+    (``bench/peers/ecco_ig.py``); its JSON result, or None (said why) if it could not run."""
+    sys.path.insert(0, str(PEERS))
+    import smollm2_hf
+
+    if not smollm2_hf.ready(model_dir):
+        print(f"\nwriting SmolLM2 for transformers 4.40 to {model_dir} …")
+        smollm2_hf.write(model_dir, lens)
+    prompt_ids = [int(i) for i in prompt]
+    n_gen = len(positions)
+    cmd = [python, str(PEERS / "ecco_ig.py"), "--model", str(model_dir), "--ids",
+           json.dumps(prompt_ids), "--generate", str(n_gen), "--threads", str(threads)]
+    if n_steps != 50:  # captum's default, which ecco uses; anything else is a smoke test
+        cmd += ["--n-steps", str(n_steps)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    print(f"\necco 0.1.2 ({python}): generate {n_gen} tokens + IG {n_steps} steps …", flush=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    except OSError as e:
+        print(f"ecco: could not run {python}: {e}")
+        return None
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = "\n  ".join(done.stderr.strip().splitlines()[-15:])
+        print(f"ecco: failed (exit {done.returncode}); its stderr ends:\n  {tail}")
+        return None
+    res = json.loads(lines[-1])
+    print(f"ecco {res['ecco']} (transformers {res['transformers']}, captum {res['captum']}, "
+          f"{res['threads']} thread(s)), generate + IG {res['n_steps']} steps: "
+          f"{res['seconds']:.1f} s (IG alone: {res['ig_seconds']:.1f} s); "
+          f"target: the probability; max rel δ {max(res['rel_delta']):.2e}")
+    ours = [int(ids[p]) for p in positions]
+    if res["prompt_ids"] != prompt_ids or res["generated_ids"] != ours:
+        print("!" * 100)
+        print("!!! ecco's tokens DIFFER from ours: the timings below compare different inputs !!!")
+        print(f"!!! prompt  ours {prompt_ids}\n!!!         ecco {res['prompt_ids']}")
+        print(f"!!! generated ours {ours}\n!!!           ecco {res['generated_ids']}")
+        print("!" * 100)
+        res["same_ids"] = False
+    else:
+        res["same_ids"] = True
+        print(f"ecco generated the same {n_gen} tokens as lmlens")
+    return res
 
 
 def _relative_gap(r) -> np.ndarray:
@@ -299,9 +382,10 @@ def rules_block(model, embed, ids, positions, rounds: int) -> None:
 
 def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
                    attr_targets=("prob", "log_prob"), loop_time: float | None = None,
-                   max_steps: int | None = None) -> None:
+                   max_steps: int | None = None, ecco: dict | None = None) -> None:
     """Integrated gradients at ``tol`` vs at ``n_steps`` fixed steps, for each target function;
-    the tol run's time against the loop's (``loop_time``, ecco's algorithm at ``n_steps``)."""
+    the tol run's time against the loop's (``loop_time``, ecco's algorithm at ``n_steps``) and
+    against ecco's own IG (``ecco``: ``ecco_block``'s result)."""
     print(f"\nintegrated gradients by accuracy (tol={tol:g}) vs {n_steps} fixed steps (1 run each)")
     print(f"{'target':<9} {'variant':<12} {'time s':>7} {'mean steps':>11} {'max rel δ':>10} "
           f"{'median rel δ':>13}  {'unconverged':>11}")
@@ -327,6 +411,18 @@ def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
             print(f"{attr_target:<9} tol is {loop_time / t_tol:.2f}× faster than the loop (ecco's "
                   f"algorithm, {n_steps} steps, {loop_time:.1f} s); target ≥ 3× with max rel δ ≤ "
                   f"the {n_steps}-step run's: {'met' if ok else 'NOT met'}")
+        if ecco is not None:
+            t_ecco, n_ecco = ecco["ig_seconds"], ecco["n_steps"]
+            ok = t_ecco / t_tol >= 3 and d_tol <= d_fixed
+            same = "" if ecco["same_ids"] else " — ON DIFFERENT TOKENS, see above"
+            print(f"{attr_target:<9} tol is {t_ecco / t_tol:.2f}× faster than ecco 0.1.2's IG "
+                  f"({n_ecco} steps, {t_ecco:.1f} s; {ecco['seconds'] / t_tol:.2f}× its generate + "
+                  f"IG, {ecco['seconds']:.1f} s); target ≥ 3× with max rel δ ≤ the {n_steps}-step "
+                  f"run's: {'met' if ok else 'NOT met'}{same}")
+            if attr_target == "prob":
+                d_ecco = max(ecco["rel_delta"])
+                print(f"{attr_target:<9} ecco's own max rel δ (probability, {n_ecco} steps) "
+                      f"{d_ecco:.2e}: tol's {d_tol:.2e} is {'≤' if d_tol <= d_ecco else '>'}")
         if r.steps is not None:
             counts = {int(k): int(v) for k, v in zip(*np.unique(r.steps, return_counts=True), strict=True)}
             print(f"{'':<9} gradient points per target at tol: {counts}")

