@@ -415,6 +415,8 @@ def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
             t_ecco, n_ecco = ecco["ig_seconds"], ecco["n_steps"]
             ok = t_ecco / t_tol >= 3 and d_tol <= d_fixed
             same = "" if ecco["same_ids"] else " — ON DIFFERENT TOKENS, see above"
+            if attr_target != ecco["attr_target"]:
+                same += f" (ecco attributes the {'probability' if ecco['attr_target'] == 'prob' else ecco['attr_target']})"
             print(f"{attr_target:<9} tol is {t_ecco / t_tol:.2f}× faster than ecco 0.1.2's IG "
                   f"({n_ecco} steps, {t_ecco:.1f} s; {ecco['seconds'] / t_tol:.2f}× its generate + "
                   f"IG, {ecco['seconds']:.1f} s); target ≥ 3× with max rel δ ≤ the {n_steps}-step "
