@@ -18,6 +18,7 @@ from tiny import tiny_lens
 from lmlens.analyses.attribution import TargetFunctions, attribute
 from lmlens.analyses.attribution.adaptive_ig import MIN_STEPS
 from lmlens.analyses.attribution.quadrature import ORDER, adaptive_panels, gauss_legendre
+from lmlens.analyses.attribution.scout_mesh import scout_alphas, scouted_mesh
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -73,6 +74,25 @@ def test_panels_resolve_a_sharp_feature_near_zero_with_per_panel_checks():
     al, wt = np.polynomial.legendre.leggauss(60)
     glob = (wt / 2) @ g((al + 1) / 2)
     assert (np.abs(glob - gap) > 10 * tol * np.abs(gap)).all()
+
+
+def test_scouted_mesh_puts_equal_shares_of_the_monitor_in_each_panel():
+    """Target 0 moves evenly, target 1 jumps by 2 between grid points 15 and 16 (α 0.469 → 0.5).
+    By hand: each target's |Δf| normalised to sum 1 → per interval 1/64 (mean of 1/32 and 0)
+    plus 1/2 on interval 15; the uniform share 0.5 · 1/32 = 1/64 → monitor 1/32 + [i = 15]/2,
+    total 1.5. Cumulative share at grid point i: i/48 up to 15, (i/32 + 1/2)/1.5 from 16. The
+    quantiles k/8 land nearest i = 6, 12, 15, 16, 16 (→ 17, the next free), 20, 26."""
+    a = np.linspace(0, 1, 33)
+    f = np.stack([a, np.where(a < 0.49, 0.0, 2.0)], axis=1)
+    mesh = scouted_mesh(a, f, panels=8, uniform=0.5)
+    edges = [0] + [i / 32 for i in (6, 12, 15, 16, 17, 20, 26)] + [1]
+    assert mesh == list(zip(edges[:-1], edges[1:], strict=True))
+    assert (15 / 32, 16 / 32) in mesh  # the jump has a panel of its own
+    # flat targets leave the uniform share alone: equal panels on the grid
+    assert scouted_mesh(a, np.ones((33, 2)), panels=4) == [(0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1)]
+    assert [scout_alphas(m).size for m in (1, 4, 5, 16, 17, 500)] == [9, 9, 17, 33, 33, 33]
+    with pytest.raises(ValueError, match="alphas must increase from 0 to 1"):
+        scouted_mesh(a[::-1], f)
 
 
 def test_capped_panel_loop_splits_the_worst_panels_within_the_budget():

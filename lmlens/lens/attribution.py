@@ -263,7 +263,8 @@ def attribution(
             captum's approximation method (default ``"gausslegendre"``), and path points per
             forward (bounds memory).
         tol, max_steps: integrated gradients by accuracy instead of a step count: each
-            target's path is cut into panels of Gauss–Legendre points, split where a
+            target's path is cut into panels of Gauss–Legendre points (a first mesh shared
+            by all targets, placed by forward passes where their values move), split where a
             panel's own completeness check (forward values at its ends) fails, until the
             panels' gaps sum to at most ``tol`` × |f(x) − f(baseline)| (or ``max_steps``
             gradient points, default 24, are used); ``result.steps`` says how many each took.

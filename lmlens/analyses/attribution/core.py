@@ -141,7 +141,8 @@ def attribute(
         n_steps, ig_method, internal_batch_size: integrated gradients' steps, captum's
             approximation method, and path points per forward (bounds memory).
         tol, max_steps: integrated gradients by accuracy: with ``tol`` (e.g. 0.01) each target
-            gets panels of Gauss–Legendre path points, split where a panel's own
+            gets panels of Gauss–Legendre path points (first a mesh shared by all targets,
+            placed by forward passes where their values move), split where a panel's own
             completeness check fails, until its relative completeness gap
             ``|delta| / |f(x) − f(baseline)|`` is at most ``tol`` or it has ``max_steps``
             gradient points (default 24); ``n_steps`` is then unused and ``result.steps`` says
