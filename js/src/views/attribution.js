@@ -250,8 +250,10 @@ function render({ model, el }) {
           if (dj > Math.abs(worst)) worst = mm.delta[j];
           if (mm.values && mm.base) rel = Math.max(rel, dj / Math.max(1e-6, Math.abs(mm.values[j] - mm.base[j])));
         }
+        const tries = [mm.steps ? "a larger max_steps" : "more n_steps (or tol=)", "another baseline"];
+        if (mm.f !== "p") tries.push("attr_target=\"prob\"");
         const advice = rel > 0.1 && mm.name === "integrated_gradients"
-          ? " Gaps this large mean the path integral has not converged: try more n_steps (or tol=), another baseline, or attr_target=\"prob\"."
+          ? ` Gaps this large mean the path integral has not converged: try ${tries.slice(0, -1).join(", ")} or ${tries[tries.length - 1]}.`
           : "";
         let stepsText = "";
         if (mm.steps) {
