@@ -421,7 +421,7 @@ def accuracy_block(model, embed, ids, positions, n_steps: int, tol: float,
                   f"({n_ecco} steps, {t_ecco:.1f} s; {ecco['seconds'] / t_tol:.2f}× its generate + "
                   f"IG, {ecco['seconds']:.1f} s); target ≥ 3× with max rel δ ≤ the {n_steps}-step "
                   f"run's: {'met' if ok else 'NOT met'}{same}")
-            if attr_target == "prob":
+            if attr_target == ecco["attr_target"]:
                 d_ecco = max(ecco["rel_delta"])
                 print(f"{attr_target:<9} ecco's own max rel δ (probability, {n_ecco} steps) "
                       f"{d_ecco:.2e}: tol's {d_tol:.2e} is {'≤' if d_tol <= d_ecco else '>'}")

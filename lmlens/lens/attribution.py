@@ -266,7 +266,7 @@ def attribution(
             target's path is cut into panels of Gauss–Legendre points (a first mesh shared
             by all targets, placed by forward passes where their values move), split where a
             panel's own completeness check (forward values at its ends) fails, until the
-            panels' gaps sum to at most ``tol`` × |f(x) − f(baseline)| (or ``max_steps``
+            panels' gaps sum to at most half of ``tol`` × |f(x) − f(baseline)| (or ``max_steps``
             gradient points, default 24, are used); ``result.steps`` says how many each took.
         progress: tqdm bar (None: only for runs that last more than a few seconds).
         live: return a live widget (``view.live()``) that computes only the last target up front;

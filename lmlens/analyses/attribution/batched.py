@@ -36,6 +36,10 @@ from ...capture.devices import execution_device, model_dtype, rtol
 
 #: Bytes the batched backward of one chunk may hold per activation (sets the target chunk size).
 CHUNK_BYTES = 256 * 2**20
+#: Token rows (path points × tokens) per integrated-gradients forward when ``internal_batch_size``
+#: is None (fixed steps and by accuracy): large enough for efficient matrix products, small
+#: enough to bound memory.
+ROWS_PER_FORWARD = 512
 #: Rows (alphas × tokens) a KV-cache segment should reach for efficient matrix products.
 SEGMENT_ROWS = 48
 #: Shortest segment the ``"segments"`` plan uses, in tokens.

@@ -22,12 +22,8 @@ import torch
 from ._captum import ig_alphas
 from .adaptive_ig import MAX_STEPS, adaptive_integrated_gradients, check_tol
 from .attributions import Attributions, endpoints, progress_bar
-from .batched import TargetFunctions
+from .batched import ROWS_PER_FORWARD, TargetFunctions
 from .rule_methods import attnlrp, deeplift
-
-#: Token rows (path points × tokens) per integrated-gradients forward when internal_batch_size
-#: is None: large enough for efficient matrix products, small enough to bound memory.
-IG_ROWS_PER_FORWARD = 512
 
 
 def saliency(f: TargetFunctions, inputs: torch.Tensor, baselines: torch.Tensor | None = None,
@@ -59,7 +55,7 @@ def integrated_gradients(
 ) -> Attributions:
     """``(x − b) · Σ_k w_k ∇f_j(b + α_k (x − b))`` with captum's alphas and weights for
     ``method``; ``internal_batch_size`` path points per forward (None: as many as keep a forward
-    near ``IG_ROWS_PER_FORWARD`` token rows, which bounds memory).
+    near ``ROWS_PER_FORWARD`` token rows, which bounds memory).
 
     With ``tol`` (e.g. 0.01), ``n_steps`` is not used: each target's path is cut into panels of
     a few Gauss–Legendre nodes, split where the panel's own completeness check fails, until
@@ -85,7 +81,7 @@ def integrated_gradients(
         raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
     step_sizes, alphas = ig_alphas(n_steps, method)
     if internal_batch_size is None:
-        internal_batch_size = max(1, IG_ROWS_PER_FORWARD // f.n_inputs)
+        internal_batch_size = max(1, ROWS_PER_FORWARD // f.n_inputs)
     batch = min(n_steps, internal_batch_size)
     n = f.n_inputs
     x, b = inputs[:n], baselines[:n]

@@ -79,8 +79,8 @@ def scouted_mesh(
         raise ValueError(f"panels must be a positive int, got {panels!r}")
     moves = np.abs(np.diff(values, axis=0))  # (s - 1, n_targets)
     total = moves.sum(axis=0)
-    moves = np.where(total > 0, moves / np.where(total > 0, total, 1.0), 0.0)
-    monitor = np.nan_to_num(moves.mean(axis=1)) + uniform * np.diff(alphas)
+    moves /= np.where(total > 0, total, 1.0)  # each target's variation sums to 1 (a flat one: 0)
+    monitor = moves.mean(axis=1) + uniform * np.diff(alphas)
     cum = np.concatenate([[0.0], np.cumsum(monitor)])
     cum /= cum[-1]
     last = alphas.size - 1
